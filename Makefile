@@ -1,0 +1,34 @@
+# Quick start: `make demo` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-core
+BENCH_STAMP := $(VENV)/.installed-bench
+DEMO_OUT ?= demo-out
+DEMO_CUSTOMERS ?= 20000
+
+.PHONY: demo test bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[spark,serve,dev]"
+	@touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[spark,serve,dev,bench]"
+	@touch $(BENCH_STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/cxlab demo --customers $(DEMO_CUSTOMERS) --out $(DEMO_OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: $(BENCH_STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) bench/results/*.json

@@ -1,0 +1,35 @@
+"""Engine selection and the few row-level primitives Narwhals cannot express.
+
+Everything that touches rows is written once against the Narwhals lazy API and
+runs on DuckDB (default), Polars or PySpark. This package is the only place that
+imports an engine, and it does so lazily. The primitives here (local time,
+epoch seconds, parsing strings into types) are implemented per engine and
+tested for equality across engines; see ``NOTES-engines.md``.
+
+Examples
+--------
+>>> import pyarrow as pa
+>>> engine = get_engine("polars")
+>>> lf = engine.from_arrow(pa.table({"x": [1, 2, 3]}))
+>>> engine.to_pandas(lf)["x"].sum()
+np.int64(6)
+"""
+
+from __future__ import annotations
+
+from cxlab.engine._base import ENGINES, Engine, EngineName, get_engine
+from cxlab.engine.primitives import (
+    coerce,
+    epoch_seconds,
+    local_timestamp,
+)
+
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "EngineName",
+    "coerce",
+    "epoch_seconds",
+    "get_engine",
+    "local_timestamp",
+]
