@@ -100,6 +100,10 @@ class Engine:
             tmp.unlink(missing_ok=True)
         return path
 
+    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        """Compute ``lf`` once and keep the result in the engine for reuse."""
+        return self.from_arrow(self.to_arrow(lf))
+
     def close(self) -> None:
         """Release the engine's resources (a no-op where there are none)."""
 
@@ -128,6 +132,11 @@ class DuckDBEngine(Engine):
         table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
         return table if hasattr(table, "schema") else table.read_all()
 
+    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        name = f"cxlab_{uuid.uuid4().hex}"
+        lf.to_native().create(name)
+        return nw.from_native(self.con.table(name))
+
     def close(self) -> None:
         self.con.close()
 
@@ -144,6 +153,9 @@ class PolarsEngine(Engine):
     def read_parquet(self, path: Path) -> nw.LazyFrame:
         files = [str(p) for p in parquet_parts(path)]
         return nw.from_native(self.pl.scan_parquet(files, missing_columns="insert"))
+
+    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        return nw.from_native(lf.to_native().collect().lazy())
 
 
 class SparkEngine(Engine):
@@ -187,6 +199,11 @@ class SparkEngine(Engine):
     def read_parquet(self, path: Path) -> nw.LazyFrame:
         files = [str(p) for p in parquet_parts(path)]
         return nw.from_native(self.spark.read.option("mergeSchema", "true").parquet(*files))
+
+    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        df = lf.to_native().cache()
+        df.count()
+        return nw.from_native(df)
 
     def to_arrow(self, lf: nw.LazyFrame) -> pa.Table:
         import pyarrow as pa

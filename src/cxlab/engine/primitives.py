@@ -16,6 +16,9 @@ import narwhals as nw
 
 TargetType = Literal["string", "timestamp", "float", "int", "bool"]
 
+_ISO_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
+)
 _TRUE = ("true", "t", "yes", "y", "1", "1.0")
 _FALSE = ("false", "f", "no", "n", "0", "0.0")
 
@@ -143,7 +146,8 @@ def coerce(
 ) -> nw.LazyFrame:
     """Convert ``column`` in place to ``target``; values that do not parse become null.
 
-    Timestamps end as naive UTC. A string timestamp with an offset is converted
+    Whole floats become integer-looking strings (``12346.0`` -> ``"12346"``), as
+    ids exported through pandas often are floats. Timestamps end as naive UTC. A string timestamp with an offset is converted
     to UTC; one without is read in ``timezone`` (default UTC). A zone-aware
     timestamp column is converted to UTC. Booleans accept true/false, t/f,
     yes/no, y/n, 1/0 (any case). Callers compare nulls before and after to find
@@ -160,7 +164,12 @@ def _is_string(dtype: Any) -> bool:
 
 def _coerce_duckdb(lf, column, target, dtype, fmt, tz):  # noqa: ANN001, ANN202
     c = _q(column)
-    if target == "string":
+    if target == "string" and isinstance(dtype, (nw.Float64, nw.Float32)):
+        expr = (
+            f"CASE WHEN {c} = floor({c}) AND abs({c}) < 1e15 "
+            f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
+        )
+    elif target == "string":
         expr = f"CAST({c} AS VARCHAR)"
     elif target in ("float", "int"):
         sql_type = "DOUBLE" if target == "float" else "BIGINT"
@@ -206,7 +215,13 @@ def _coerce_polars(lf, column, target, dtype, fmt, tz):  # noqa: ANN001, ANN202
     import polars as pl
 
     col = pl.col(column)
-    if target == "string":
+    if target == "string" and isinstance(dtype, (nw.Float64, nw.Float32)):
+        integral = (col == col.floor()) & (col.abs() < 1e15)
+        expr = (
+            pl.when(integral).then(col.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(col.cast(pl.String))
+        )
+    elif target == "string":
         expr = col.cast(pl.String)
     elif target in ("float", "int"):
         out = pl.Float64 if target == "float" else pl.Int64
@@ -248,16 +263,22 @@ def _coerce_polars(lf, column, target, dtype, fmt, tz):  # noqa: ANN001, ANN202
             else:
                 offset = r"([+-]\d{2}:?\d{2}|Z|UTC)$"
                 has_offset = s.str.contains(offset)
-                aware = (
-                    s.str.replace(r"Z$|UTC$", "+00:00")
-                    .str.replace(r" ", "T")
-                    .str.to_datetime(strict=False, time_unit="us", time_zone="UTC")
-                    .dt.replace_time_zone(None)
-                )
+                # Polars infers one format per column; try the ISO shapes one by one.
+                iso = s.str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
+                bare = iso.str.replace(offset, "")
                 naive = from_local(
-                    s.str.replace(offset, "")
-                    .str.replace(r" ", "T")
-                    .str.to_datetime(strict=False, time_unit="us")
+                    pl.coalesce(
+                        [bare.str.to_datetime(f, strict=False, time_unit="us") for f in _ISO_FORMATS]
+                    )
+                )
+                zoned = iso.str.replace(r"(Z|UTC)$", "+00:00")
+                aware = pl.coalesce(
+                    [
+                        zoned.str.to_datetime(f + "%z", strict=False, time_unit="us")
+                        .dt.convert_time_zone("UTC")
+                        .dt.replace_time_zone(None)
+                        for f in _ISO_FORMATS[:-1]
+                    ]
                 )
                 expr = pl.when(has_offset).then(aware).otherwise(naive)
         else:
@@ -270,7 +291,10 @@ def _coerce_spark(lf, column, target, dtype, fmt, tz):  # noqa: ANN001, ANN202
     from pyspark.sql import functions as F
 
     col = F.col(column)
-    if target == "string":
+    if target == "string" and isinstance(dtype, (nw.Float64, nw.Float32)):
+        integral = (col == F.floor(col)) & (F.abs(col) < 1e15)
+        expr = F.when(integral, col.cast("bigint").cast("string")).otherwise(col.cast("string"))
+    elif target == "string":
         expr = col.cast("string")
     elif target in ("float", "int"):
         src = F.trim(col.cast("string")) if _is_string(dtype) else col

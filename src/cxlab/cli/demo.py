@@ -1,0 +1,31 @@
+"""``cxlab demo``: generate data, validate it, run the analyses, write the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxlab.cli._common import EngineChoice, EngineOpt, err_console, handle_errors, out_console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+@handle_errors
+def demo(
+    customers: Annotated[int, typer.Option("--customers", "-n", min=100, help="Customers to generate.")] = 20_000,
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Output folder.")] = Path("demo-out"),
+    engine: EngineOpt = EngineChoice.duckdb,
+    seed: Annotated[int, typer.Option(help="Random seed of the generated data.")] = 7,
+) -> None:
+    """Generate a dataset, validate it and write a report; print the report's path."""
+    from cxlab.pipeline import run_demo
+
+    def step(message: str) -> None:
+        err_console.print(f"[dim]-[/] {message}", highlight=False)
+
+    report = run_demo(customers=customers, out=out, engine=engine.value, seed=seed, progress=step)
+    out_console.print(str(report))

@@ -1,0 +1,147 @@
+"""The ``data:`` section of a project file: where tables are and how to read them.
+
+A project file maps a user's own exports onto the canonical schema without
+editing them::
+
+    data:
+      path: exports/                 # dataset folder (tables found by name)
+      reporting_currency: EUR
+      marketplaces:                  # add or override built-in marketplaces
+        UK: {timezone: Europe/London, currency: GBP}
+      tables:
+        orders:
+          path: exports/invoices.csv # a file or folder; relative to the project file
+          columns:                   # canonical name: your column name
+            order_id: InvoiceNo
+            customer_id: CustomerID
+            order_ts: InvoiceDate
+            amount: Total
+          timestamp_format: "%d/%m/%Y %H:%M"   # strftime; or a mapping per column
+          timezone: Europe/London    # zone of timestamps written without an offset
+          csv: {delimiter: ";", encoding: latin-1, decimal: ","}
+          values:                    # recode values of a column
+            marketplace: {United Kingdom: UK}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cxlab.exceptions import InputDataError
+from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, TABLES, Marketplace
+
+
+class CsvOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    delimiter: str | None = Field(None, description="field separator; sniffed when absent")
+    encoding: str | None = Field(None, description="text encoding; utf-8 then cp1252 when absent")
+    decimal: str = Field(".", description="decimal mark of numbers: '.' or ','")
+
+    @field_validator("decimal")
+    @classmethod
+    def _mark(cls, value: str) -> str:
+        if value not in (".", ","):
+            raise ValueError(f"decimal must be '.' or ',', got {value!r}")
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError(f"delimiter must be one character, got {value!r}")
+        return value
+
+
+class TableConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    timestamp_format: str | dict[str, str] | None = None
+    timezone: str | None = None
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    def format_for(self, column: str) -> str | None:
+        if isinstance(self.timestamp_format, dict):
+            return self.timestamp_format.get(column)
+        return self.timestamp_format
+
+
+class MarketplaceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str
+    currency: str
+    continent: str = "unknown"
+
+
+class DataConfig(BaseModel):
+    """How to find and read a dataset. All fields are optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path | None = None
+    reporting_currency: str = DEFAULT_REPORTING_CURRENCY
+    marketplaces: dict[str, MarketplaceConfig] = Field(default_factory=dict)
+    tables: dict[str, TableConfig] = Field(default_factory=dict)
+    default_scale: str = "csat5"
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, value: dict[str, TableConfig]) -> dict[str, TableConfig]:
+        for name, table in value.items():
+            if name not in TABLES:
+                raise ValueError(
+                    f"unknown table {name!r}; valid tables: {', '.join(TABLES)}"
+                )
+            known = {c.name for c in TABLES[name].columns}
+            for canonical in table.columns:
+                if canonical not in known:
+                    raise ValueError(
+                        f"tables.{name}.columns: {canonical!r} is not a canonical column "
+                        f"of {name}; valid: {', '.join(sorted(known))}. Extra columns "
+                        "need no mapping: they are kept as they are."
+                    )
+        return value
+
+    def table(self, name: str) -> TableConfig:
+        return self.tables.get(name) or TableConfig()
+
+    def resolved_marketplaces(self) -> dict[str, Marketplace]:
+        out = dict(MARKETPLACES)
+        for code, m in self.marketplaces.items():
+            out[code] = Marketplace(code, m.timezone, m.currency, m.continent)
+        return out
+
+
+def load_config(path: Path) -> DataConfig:
+    """Read the ``data:`` section of a project file (or a file that is only that)."""
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise InputDataError(f"{path}: cannot read the project file: {err}") from err
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InputDataError(f"{path}: a project file must be a mapping; got {type(raw).__name__}.")
+    section = raw.get("data", raw)
+    try:
+        config = DataConfig.model_validate(section)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"data.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()
+        )
+        raise InputDataError(f"{path}: {problems}") from err
+    base = path.parent
+    if config.path is not None and not config.path.is_absolute():
+        config.path = base / config.path
+    for table in config.tables.values():
+        if table.path is not None and not table.path.is_absolute():
+            table.path = base / table.path
+    return config

@@ -1,0 +1,122 @@
+"""Find a table's files and read them onto an engine, raw (before typing)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import narwhals as nw
+
+from cxlab.engine import Engine
+from cxlab.exceptions import InputDataError
+from cxlab.io.config import TableConfig
+
+_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv")
+_DELIMITERS = ",;\t|"
+
+
+def find_table(root: Path | None, name: str, table: TableConfig) -> Path | None:
+    """The path of table ``name``: configured, or ``NAME.parquet``, ``NAME/``, ``NAME.csv``."""
+    if table.path is not None:
+        if not table.path.exists():
+            raise InputDataError(
+                f"{table.path}: file for table '{name}' does not exist. "
+                "Fix 'tables.{name}.path' in the project file."
+            )
+        return table.path
+    if root is None:
+        return None
+    for candidate in (root / name, *(root / f"{name}{s}" for s in _SUFFIXES)):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as err:
+            raise InputDataError(
+                f"{path}: cannot decode the file as {encoding!r} ({err}). "
+                "Give the right 'csv: {encoding: ...}' for this table in the project file."
+            ) from err
+    for candidate in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(candidate), candidate
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte string")  # pragma: no cover
+
+
+def _sniff_delimiter(path: Path, text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = text.splitlines()[0] if text else ""
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=counts.get)  # type: ignore[arg-type]
+        return best if counts[best] else ","
+
+
+def read_csv(path: Path, engine: Engine, table: TableConfig) -> nw.LazyFrame:
+    """Read a CSV file as strings (types come later, so bad values are seen per row)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        import gzip
+
+        data = gzip.decompress(data)
+    if not data.strip():
+        raise InputDataError(
+            f"{path}: file is empty; a table needs at least a header row with its columns."
+        )
+    text, _ = _decode(path, data, table.csv.encoding)
+    delimiter = table.csv.delimiter or ("\t" if path.suffix == ".tsv" else _sniff_delimiter(path, text))
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    names = [h.strip() for h in header]
+    try:
+        arrow = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                null_values=["", "NA", "N/A", "null", "NULL", "None", "NaN", "nan"],
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as err:
+        raise InputDataError(
+            f"{path}: cannot parse as CSV with delimiter {delimiter!r}: {err}. "
+            "Give 'csv: {delimiter: ...}' for this table in the project file."
+        ) from err
+    return engine.from_arrow(arrow)
+
+
+def read_table(path: Path, engine: Engine, table: TableConfig) -> nw.LazyFrame:
+    """Read one table from a Parquet file, a folder of parts, or a CSV file."""
+    name = path.name.lower()
+    if path.is_dir() or name.endswith(".parquet"):
+        if path.is_file() and path.stat().st_size == 0:
+            raise InputDataError(f"{path}: file is empty; expected a Parquet file.")
+        try:
+            lf = engine.read_parquet(path)
+            lf.collect_schema()
+        except InputDataError:
+            raise
+        except Exception as err:  # engines raise their own error types here
+            raise InputDataError(
+                f"{path}: cannot read as Parquet ({type(err).__name__}: {err})."
+            ) from err
+        return lf
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
+        return read_csv(path, engine, table)
+    raise InputDataError(
+        f"{path}: unsupported file type; expected .parquet, a folder of Parquet parts, or .csv."
+    )

@@ -1,0 +1,375 @@
+"""Validation with rejects: every row is either clean or rejected with a reason.
+
+Fatal problems (a required table or column missing, a column that cannot be read
+as its type at all) raise :class:`~cxlab.exceptions.InputDataError`. Row problems
+move the row to the rejects with a ``reject_reason``; the first failing check
+names it, in the order of :data:`REASONS`. Invariant: for every table,
+``rows_in == rows_clean + rows_rejected``.
+
+All row work is Narwhals code; it runs the same on DuckDB, Polars and Spark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import reduce
+from pathlib import Path
+from typing import Any
+
+import narwhals as nw
+
+from cxlab.engine import Engine, coerce
+from cxlab.exceptions import InputDataError
+from cxlab.io.config import DataConfig, TableConfig
+from cxlab.io.read import find_table, read_table
+from cxlab.schema import MIN_TIMESTAMP, SCALES, TABLE_ORDER, TABLES, Marketplace, Table
+
+log = logging.getLogger(__name__)
+
+RAW = "__raw__"
+REASON = "reject_reason"
+
+#: Row-level reasons, in the order they are checked.
+REASONS: dict[str, str] = {
+    "unparseable": "a value could not be read as the column's type (unparseable:COLUMN)",
+    "null_key": "a key or required column is null (null_key:COLUMN)",
+    "duplicate_key": "the key value occurs on more than one row; all of them are set aside",
+    "timestamp_before_1990": "a timestamp earlier than 1990-01-01 (timestamp_before_1990:COLUMN)",
+    "timestamp_in_future": "a timestamp later than the moment of validation",
+    "negative_amount": "orders.amount or treatments.cost below zero",
+    "nonpositive_rate": "fx.rate zero or negative",
+    "delivered_before_ordered": "orders.delivered_ts earlier than orders.order_ts",
+    "unknown_scale": "surveys.scale is neither csat5 nor nps11",
+    "score_out_of_scale": "surveys.score outside its scale (csat5: 1-5, nps11: 0-10) or not whole",
+    "response_before_invitation": "surveys.responded_ts earlier than surveys.sent_ts",
+    "unknown_marketplace": "customers.marketplace is not a configured marketplace",
+    "orphan_customer_id": "customer_id has no clean row in customers",
+    "orphan_order_id": "order_id is set but has no clean row in orders",
+    "unknown_currency": "orders.currency has no rate in fx and is not the reporting currency",
+}
+
+
+@dataclass
+class TableReport:
+    source: str
+    rows_in: int
+    rows_clean: int
+    rows_rejected: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "rows_in": self.rows_in,
+            "rows_clean": self.rows_clean,
+            "rows_rejected": self.rows_rejected,
+            "reasons": dict(sorted(self.reasons.items())),
+        }
+
+
+@dataclass
+class ValidationReport:
+    tables: dict[str, TableReport] = field(default_factory=dict)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(t.rows_rejected for t in self.tables.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tables": {name: t.to_dict() for name, t in self.tables.items()},
+            "rows_rejected": self.rows_rejected,
+            "reasons": REASONS,
+        }
+
+
+@dataclass
+class ValidatedTable:
+    clean: nw.LazyFrame
+    rejected: nw.LazyFrame
+    report: TableReport
+
+
+def _fatal_missing_columns(path: Path, table: Table, found: list[str], missing: list[str]) -> InputDataError:
+    return InputDataError(
+        f"{path}: table '{table.name}' is missing required column(s) "
+        f"{', '.join(repr(m) for m in missing)}; expected {', '.join(table.required_columns)}; "
+        f"found {', '.join(repr(f) for f in found[:20]) or 'no columns'}. Rename the columns, "
+        f"or map them in the project file (data.tables.{table.name}.columns: "
+        f"{{{missing[0]}: YOUR_COLUMN}})."
+    )
+
+
+def _rename(lf: nw.LazyFrame, path: Path, table: Table, config: TableConfig) -> nw.LazyFrame:
+    found = lf.collect_schema().names()
+    for canonical, source in config.columns.items():
+        if source not in found:
+            raise InputDataError(
+                f"{path}: column {source!r} mapped to {table.name}.{canonical} does not exist; "
+                f"found {', '.join(repr(f) for f in found[:20])}. Fix "
+                f"data.tables.{table.name}.columns.{canonical} in the project file."
+            )
+    mapping = {source: canonical for canonical, source in config.columns.items()}
+    clashes = [c for c in mapping.values() if c in found and c not in mapping]
+    lf = lf.drop(clashes) if clashes else lf
+    lf = lf.rename(mapping)
+    names = lf.collect_schema().names()
+    missing = [c for c in table.required_columns if c not in names]
+    if missing:
+        raise _fatal_missing_columns(path, table, found, missing)
+    return lf
+
+
+def _recode(lf: nw.LazyFrame, config: TableConfig) -> nw.LazyFrame:
+    for column, mapping in config.values.items():
+        expr = nw.col(column)
+        for old, new in mapping.items():
+            expr = nw.when(nw.col(column) == old).then(nw.lit(new)).otherwise(expr)
+        lf = lf.with_columns(expr.alias(column))
+    return lf
+
+
+def _type(lf: nw.LazyFrame, path: Path, table: Table, config: TableConfig) -> tuple[nw.LazyFrame, list[str]]:
+    """Keep a raw copy of each canonical column, then coerce it in place."""
+    names = lf.collect_schema().names()
+    present = [c for c in table.columns if c.name in names]
+    lf = lf.with_columns(nw.col(c.name).alias(RAW + c.name) for c in present)
+    schema = lf.collect_schema()
+    for c in present:
+        if c.type == "float" and config.csv.decimal == "," and schema[c.name] == nw.String:
+            european = nw.col(c.name).str.replace_all(".", "", literal=True)
+            lf = lf.with_columns(european.str.replace_all(",", ".", literal=True).alias(c.name))
+        lf = coerce(
+            lf, c.name, c.type,
+            timestamp_format=config.format_for(c.name) if c.type == "timestamp" else None,
+            timezone=config.timezone,
+        )
+        if c.type == "string":  # ids and codes: surrounding blanks are noise
+            stripped = nw.col(c.name).str.strip_chars()
+            lf = lf.with_columns(
+                nw.when(stripped == "").then(nw.lit(None, nw.String)).otherwise(stripped).alias(c.name)
+            )
+    checks = [
+        expr
+        for c in present
+        for expr in (
+            nw.col(RAW + c.name).count().alias(f"raw:{c.name}"),
+            nw.col(c.name).count().alias(f"ok:{c.name}"),
+        )
+    ]
+    counts = lf.select(*checks, nw.len().alias("rows")).collect().to_pandas().iloc[0] if checks else None
+    for c in present:
+        if counts is not None and counts[f"raw:{c.name}"] > 0 and counts[f"ok:{c.name}"] == 0:
+            examples = (
+                lf.select(nw.col(RAW + c.name).cast(nw.String)).filter(~nw.col(RAW + c.name).is_null())
+                .head(3).collect().to_pandas().iloc[:, 0].tolist()
+            )
+            hint = {
+                "timestamp": "Give the format with 'timestamp_format' (strftime, e.g. '%d/%m/%Y %H:%M') "
+                f"in data.tables.{table.name} of the project file.",
+                "float": "Remove currency symbols and thousands separators, or map another column.",
+                "bool": "Use true/false, yes/no or 1/0.",
+            }.get(c.type, "")
+            raise InputDataError(
+                f"{path}: column '{c.name}' must be a {c.type}; none of its "
+                f"{int(counts[f'raw:{c.name}']):,} values could be read as one "
+                f"(examples: {', '.join(repr(e) for e in examples)}). {hint}".rstrip()
+            )
+    return lf, [c.name for c in present]
+
+
+def _null_key_checks(table: Table, present: list[str]) -> list[tuple[nw.Expr, nw.Expr]]:
+    checks = []
+    for c in table.columns:
+        if c.name not in present:
+            continue
+        unparsed = ~nw.col(RAW + c.name).is_null() & nw.col(c.name).is_null()
+        checks.append((unparsed, nw.lit(f"unparseable:{c.name}")))
+    for c in table.columns:
+        if c.required and c.name in present:
+            checks.append((nw.col(c.name).is_null(), nw.lit(f"null_key:{c.name}")))
+    return checks
+
+
+def _timestamp_checks(table: Table, present: list[str], now: dt.datetime) -> list[tuple[nw.Expr, nw.Expr]]:
+    floor = dt.datetime.fromisoformat(MIN_TIMESTAMP)
+    checks = []
+    for c in table.columns:
+        if c.type == "timestamp" and c.name in present:
+            checks.append((nw.col(c.name) < nw.lit(floor), nw.lit(f"timestamp_before_1990:{c.name}")))
+            checks.append((nw.col(c.name) > nw.lit(now), nw.lit(f"timestamp_in_future:{c.name}")))
+    return checks
+
+
+def _table_checks(name: str, present: list[str], ctx: _Context) -> list[tuple[nw.Expr, nw.Expr]]:
+    col, lit = nw.col, nw.lit
+    checks: list[tuple[nw.Expr, nw.Expr]] = []
+    if name == "orders":
+        checks.append((col("amount") < 0, lit("negative_amount")))
+        if "delivered_ts" in present:
+            checks.append((col("delivered_ts") < col("order_ts"), lit("delivered_before_ordered")))
+    elif name == "treatments" and "cost" in present:
+        checks.append((col("cost") < 0, lit("negative_amount")))
+    elif name == "fx":
+        checks.append((col("rate") <= 0, lit("nonpositive_rate")))
+    elif name == "surveys":
+        scale = col("scale")
+        checks.append((~scale.is_in(list(SCALES)), lit("unknown_scale")))
+        out = reduce(
+            lambda acc, item: acc
+            | ((scale == item[0]) & ((col("score") < item[1][0]) | (col("score") > item[1][1]))),
+            SCALES.items(),
+            lit(False),
+        )
+        fractional = col("score").round(0) != col("score")
+        checks.append((~col("score").is_null() & (out | fractional), lit("score_out_of_scale")))
+        if "responded_ts" in present:
+            checks.append((col("responded_ts") < col("sent_ts"), lit("response_before_invitation")))
+    elif name == "customers":
+        checks.append((~col("marketplace").is_in(sorted(ctx.marketplaces)), lit("unknown_marketplace")))
+    return checks
+
+
+@dataclass
+class _Context:
+    engine: Engine
+    marketplaces: dict[str, Marketplace]
+    reporting_currency: str
+    now: dt.datetime
+    default_scale: str
+    clean: dict[str, nw.LazyFrame] = field(default_factory=dict)
+    fx_currencies: list[str] = field(default_factory=list)
+
+
+def _with_parents(lf: nw.LazyFrame, name: str, table: Table, present: list[str], ctx: _Context) -> tuple[nw.LazyFrame, list[tuple[nw.Expr, nw.Expr]]]:
+    """Join flags that say whether each foreign key has a clean parent row."""
+    checks = []
+    for column, parent, parent_column in table.foreign_keys:
+        if column not in present or parent not in ctx.clean:
+            continue
+        flag = f"__has_{parent}_{column}"
+        keys = ctx.clean[parent].select(nw.col(parent_column).alias(column)).unique()
+        if name == "orders" and parent == "customers":  # the order's marketplace currency
+            keys = ctx.clean[parent].select(
+                nw.col(parent_column).alias(column), nw.col("marketplace").alias("__marketplace")
+            )
+        keys = keys.with_columns(nw.lit(True).alias(flag))
+        lf = lf.join(keys, on=column, how="left")
+        missing = nw.col(flag).is_null()
+        if column != "customer_id":  # optional reference: only set values must resolve
+            missing = missing & ~nw.col(column).is_null()
+        checks.append((missing, nw.lit(f"orphan_{column}")))
+    return lf, checks
+
+
+def _fill_currency(lf: nw.LazyFrame, present: list[str], ctx: _Context) -> nw.LazyFrame:
+    """Orders without a currency are in their marketplace's currency."""
+    names = lf.collect_schema().names()
+    if "__marketplace" not in names:
+        return lf
+    fallback: Any = nw.lit(None, nw.String)
+    for code, m in sorted(ctx.marketplaces.items()):
+        fallback = nw.when(nw.col("__marketplace") == code).then(nw.lit(m.currency)).otherwise(fallback)
+    if "currency" in present:
+        currency = nw.when(nw.col("currency").is_null()).then(fallback).otherwise(nw.col("currency"))
+    else:
+        currency = fallback
+    return lf.with_columns(currency.str.to_uppercase().alias("currency"))
+
+
+def validate_table(
+    name: str, lf: nw.LazyFrame, path: Path, config: TableConfig, ctx: _Context
+) -> ValidatedTable:
+    """Type, check and split one table into clean and rejected rows."""
+    table = TABLES[name]
+    lf = _recode(_rename(lf, path, table, config), config)
+    lf, present = _type(lf, path, table, config)
+    if name == "surveys" and "scale" not in present:
+        lf = lf.with_columns(nw.lit(ctx.default_scale).alias("scale"))
+        present.append("scale")
+    checks = _null_key_checks(table, present)
+    if table.key:
+        key = table.key[0]
+        lf = lf.with_columns(nw.len().over(key).alias("__dup"))
+        checks.append(((nw.col("__dup") > 1) & ~nw.col(key).is_null(), nw.lit(f"duplicate_key:{key}")))
+    checks += _timestamp_checks(table, present, ctx.now)
+    checks += _table_checks(name, present, ctx)
+    lf, parent_checks = _with_parents(lf, name, table, present, ctx)
+    checks += parent_checks
+    if name == "orders":
+        lf = _fill_currency(lf, present, ctx)
+        known = sorted({*ctx.fx_currencies, ctx.reporting_currency})
+        checks.append((~nw.col("currency").is_in(known), nw.lit("unknown_currency")))
+        if "currency" not in present:
+            present.append("currency")
+    reason: Any = nw.lit(None, nw.String)
+    for condition, label in reversed(checks):
+        # a null comparison (a missing optional value) is not a problem
+        reason = nw.when(condition.fill_null(False)).then(label).otherwise(reason)
+    lf = ctx.engine.materialize(lf.with_columns(reason.alias(REASON)))
+
+    names = lf.collect_schema().names()
+    helpers = [c for c in names if c.startswith("__")]
+    extras = [c for c in names if c not in helpers and c not in present and c != REASON]
+    canonical = [c.name for c in table.columns if c.name in present]
+    clean = lf.filter(nw.col(REASON).is_null()).select(*canonical, *extras)
+    raw_columns = [nw.col(RAW + c).alias(c) if RAW + c in names else nw.col(c) for c in canonical]
+    rejected = lf.filter(~nw.col(REASON).is_null()).select(*raw_columns, *extras, REASON)
+
+    counts = lf.group_by(REASON).agg(nw.len().alias("n")).collect().to_pandas()
+    reasons = {str(r): int(n) for r, n in zip(counts[REASON], counts["n"], strict=True) if r is not None and r == r}
+    rows_in = int(counts["n"].sum())
+    n_rejected = sum(reasons.values())
+    report = TableReport(str(path), rows_in, rows_in - n_rejected, n_rejected, reasons)
+    return ValidatedTable(ctx.engine.materialize(clean), rejected, report)
+
+
+def validate_tables(
+    root: Path | None,
+    engine: Engine,
+    config: DataConfig,
+    *,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, ValidatedTable]:
+    """Find, read and validate every table of a dataset, parents first."""
+    if root is not None and not root.exists():
+        raise InputDataError(f"{root}: dataset folder does not exist.")
+    if root is not None and root.is_file():
+        raise InputDataError(
+            f"{root}: expected a dataset folder with customers and orders tables, got a file."
+        )
+    ctx = _Context(
+        engine=engine,
+        marketplaces=config.resolved_marketplaces(),
+        reporting_currency=config.reporting_currency.upper(),
+        now=now or dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        default_scale=config.default_scale,
+    )
+    out: dict[str, ValidatedTable] = {}
+    for name in TABLE_ORDER:
+        table_config = config.table(name)
+        path = find_table(root, name, table_config)
+        if path is None:
+            if TABLES[name].required:
+                found = sorted(p.name for p in root.iterdir()) if root is not None else []
+                raise InputDataError(
+                    f"{root}: dataset has no '{name}' table (looked for {name}.parquet, "
+                    f"{name}/ and {name}.csv); found {', '.join(found) or 'nothing'}. "
+                    f"Add the table, or give its path in data.tables.{name}.path."
+                )
+            continue
+        if progress:
+            progress(name)
+        raw = read_table(path, engine, table_config)
+        result = validate_table(name, raw, path, table_config, ctx)
+        out[name] = result
+        ctx.clean[name] = result.clean
+        if name == "fx":
+            fx = result.clean.select(nw.col("currency").str.to_uppercase()).collect().to_pandas()
+            ctx.fx_currencies = fx["currency"].tolist()
+        log.info("%s: %d rows, %d rejected", name, result.report.rows_in, result.report.rows_rejected)
+    return out
