@@ -1,0 +1,249 @@
+"""Shared machinery of the cxlab.clv estimators: input checks, distinct tuples, fitting.
+
+Every model here is fitted by maximum likelihood over the logarithms of its
+parameters (all of them are positive), with L-BFGS-B on an exact gradient,
+from several starting points. Standard errors come from the Hessian of the
+total log-likelihood (central differences of the exact gradient) mapped back
+to the papers' parameter space with the delta method.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+from sklearn.utils import check_random_state
+
+from cxlab.exceptions import ConvergenceError, InputDataError
+
+logger = logging.getLogger(__name__)
+
+FloatArray = NDArray[np.float64]
+Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+RFM_COLUMNS = ("frequency", "recency", "T")
+_LOG_BOUND = 25.0  # |log parameter| bound: keeps the optimizer in floating range
+
+
+def _examples(positions: NDArray[np.intp]) -> str:
+    shown = ", ".join(str(int(p)) for p in positions[:5])
+    return shown + (", ..." if positions.size > 5 else "")
+
+
+def frame_columns(X: Any, columns: Sequence[str], *, who: str) -> dict[str, FloatArray]:
+    """Read ``columns`` of a pandas or narwhals-compatible frame as float arrays.
+
+    Lazy frames (DuckDB, Polars lazy, PySpark) are collected: callers pass
+    per-customer summaries or their distinct tuples, which are small.
+
+    Raises
+    ------
+    InputDataError
+        If ``X`` is not a dataframe, misses a column, or holds non-numeric or
+        non-finite values.
+    """
+    try:
+        frame = nw.from_native(X)
+    except TypeError as err:
+        raise InputDataError(
+            f"{who}: X must be a dataframe (pandas, Polars, DuckDB, PySpark) with columns "
+            f"{', '.join(columns)}; got {type(X).__name__}."
+        ) from err
+    if isinstance(frame, nw.LazyFrame):
+        frame = frame.collect()
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputDataError(
+            f"{who}: X must have columns {', '.join(columns)}; missing {', '.join(missing)} "
+            f"(found {', '.join(map(str, frame.columns[:10]))}). Rename the columns or build "
+            "the summary with cxlab.clv.rfm_summary."
+        )
+    out: dict[str, FloatArray] = {}
+    for c in columns:
+        try:
+            arr = np.asarray(frame[c].to_numpy(), dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise InputDataError(f"{who}: column {c!r} must be numeric.") from err
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise InputDataError(
+                f"{who}: column {c!r} must be finite; {bad.size:,} of {arr.size:,} values are "
+                f"missing or infinite (rows {_examples(bad)}). Drop or fill those rows."
+            )
+        out[c] = arr
+    return out
+
+
+def check_rfm(cols: dict[str, FloatArray], *, who: str) -> None:
+    """Check the buy-till-you-die input contract on frequency, recency and T."""
+    x, t_x, big_t = cols["frequency"], cols["recency"], cols["T"]
+    checks = [
+        (x < 0, "'frequency' must be >= 0"),
+        (x != np.round(x), "'frequency' must be whole numbers (repeat purchase counts)"),
+        (t_x < 0, "'recency' must be >= 0"),
+        (t_x > big_t * (1 + 1e-12), "'recency' must be <= 'T'"),
+        ((x == 0) & (t_x != 0), "'recency' must be 0 where 'frequency' is 0"),
+    ]
+    for mask, what in checks:
+        bad = np.flatnonzero(mask)
+        if bad.size:
+            raise InputDataError(
+                f"{who}: {what}; {bad.size:,} of {x.size:,} rows break this (rows "
+                f"{_examples(bad)}). Build the summary with cxlab.clv.rfm_summary."
+            )
+
+
+def check_sample_weight(sample_weight: Any, n: int, *, who: str) -> FloatArray:
+    """Return validated non-negative weights (ones when ``None``)."""
+    if sample_weight is None:
+        return np.ones(n)
+    w = np.asarray(sample_weight, dtype=np.float64).ravel()
+    if w.size != n:
+        raise InputDataError(f"{who}: sample_weight must have {n:,} values, one per row; got {w.size:,}.")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise InputDataError(f"{who}: sample_weight must be finite, >= 0 and not all 0.")
+    return w
+
+
+@dataclass(frozen=True)
+class Tuples:
+    """Distinct ``(frequency, recency, T)`` rows and their total weights."""
+
+    x: FloatArray
+    t_x: FloatArray
+    T: FloatArray
+    weight: FloatArray
+
+
+def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: FloatArray) -> Tuples:
+    """Collapse rows to distinct ``(x, t_x, T)`` tuples, summing their weights."""
+    keys = np.stack([x, t_x, big_t], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    w = np.bincount(inverse.ravel(), weights=weight, minlength=uniq.shape[0])
+    keep = w > 0
+    u = uniq[keep]
+    return Tuples(u[:, 0].copy(), u[:, 1].copy(), u[:, 2].copy(), w[keep])
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of :func:`fit_log_params`."""
+
+    params: FloatArray
+    log_likelihood: float
+    standard_errors: FloatArray
+    n_iter: int
+
+
+def fit_log_params(
+    loglik_and_grad: Objective,
+    starts: Sequence[FloatArray],
+    *,
+    total_weight: float,
+    max_iter: int,
+    tol: float,
+    who: str,
+) -> FitResult:
+    """Maximize a log-likelihood over log-parameters from several starts.
+
+    Parameters
+    ----------
+    loglik_and_grad
+        Maps log-parameters to the total log-likelihood and its gradient with
+        respect to the log-parameters.
+    starts
+        Starting log-parameter vectors; each one gets a full L-BFGS-B run and
+        the best converged optimum is kept.
+    total_weight
+        Sum of the weights; the optimizer sees the mean log-likelihood so that
+        its tolerances do not depend on the number of customers.
+    """
+    scale = 1.0 / total_weight
+
+    def neg(theta: FloatArray) -> tuple[float, FloatArray]:
+        ll, g = loglik_and_grad(theta)
+        if not np.isfinite(ll):
+            return np.inf, np.zeros_like(theta)
+        return -ll * scale, -g * scale
+
+    best: Any = None
+    messages: list[str] = []
+    for start in starts:
+        res = minimize(
+            neg,
+            np.asarray(start, dtype=np.float64),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
+            options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9, "maxcor": 20},
+        )
+        grad_norm = float(np.max(np.abs(res.jac))) if np.all(np.isfinite(res.jac)) else np.inf
+        ok = np.isfinite(res.fun) and (res.success or grad_norm < 1e-5)
+        logger.debug("%s: start %s -> %s (%s, |grad| %.2e)", who, start, res.x, res.message, grad_norm)
+        if not ok:
+            messages.append(f"{res.message} (|grad| {grad_norm:.2e})")
+            continue
+        if best is None or res.fun < best.fun:
+            best = res
+    if best is None:
+        raise ConvergenceError(
+            f"{who}: the optimizer did not converge from any of {len(starts)} starts "
+            f"({'; '.join(messages[:3])}). Try more starts (n_starts), a larger max_iter, "
+            "or check that the data has repeat buyers."
+        )
+    theta = best.x
+    if np.any(np.abs(theta) > _LOG_BOUND - 1e-3):
+        logger.warning(
+            "%s: a parameter reached the edge of its range (%s); the model may be "
+            "degenerate for this data.",
+            who,
+            np.exp(theta),
+        )
+    ll, _ = loglik_and_grad(theta)
+    se = _delta_method_se(loglik_and_grad, theta)
+    return FitResult(np.exp(theta), float(ll), se, int(best.nit))
+
+
+def _delta_method_se(loglik_and_grad: Objective, theta: FloatArray) -> FloatArray:
+    """Standard errors of ``exp(theta)`` from the observed information.
+
+    The Hessian of the total log-likelihood in log space is taken by central
+    differences of the exact gradient; at the optimum the gradient is zero, so
+    ``cov(p) = diag(p) cov(theta) diag(p)`` (delta method).
+    """
+    k = theta.size
+    h = 1e-5
+    hess = np.empty((k, k))
+    for j in range(k):
+        step = np.zeros(k)
+        step[j] = h
+        g_plus = loglik_and_grad(theta + step)[1]
+        g_minus = loglik_and_grad(theta - step)[1]
+        hess[:, j] = (g_plus - g_minus) / (2 * h)
+    hess = 0.5 * (hess + hess.T)
+    try:
+        cov = np.linalg.inv(-hess)
+    except np.linalg.LinAlgError:
+        logger.warning("Hessian is singular; standard errors are not available.")
+        return np.full(k, np.nan)
+    var = np.diag(cov)
+    if np.any(var <= 0):
+        logger.warning("Hessian is not negative definite; some standard errors are not available.")
+    with np.errstate(invalid="ignore"):
+        return np.exp(theta) * np.sqrt(np.where(var > 0, var, np.nan))
+
+
+def start_points(base: Sequence[float], n_starts: int, random_state: Any) -> list[FloatArray]:
+    """``n_starts`` log-parameter vectors: ``log(base)`` then random jitters of it."""
+    rng = check_random_state(random_state)
+    first = np.log(np.asarray(base, dtype=np.float64))
+    out = [first]
+    for _ in range(max(n_starts, 1) - 1):
+        out.append(first + rng.normal(0.0, 1.0, size=first.size))
+    return out

@@ -1,0 +1,161 @@
+"""Common estimator code of the buy-till-you-die purchase models (BG/NBD, Pareto/NBD)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from cxlab.clv._base import (
+    RFM_COLUMNS,
+    FitResult,
+    FloatArray,
+    Tuples,
+    check_rfm,
+    check_sample_weight,
+    distinct_rfm,
+    fit_log_params,
+    frame_columns,
+    start_points,
+)
+from cxlab.exceptions import InputDataError
+
+logger = logging.getLogger(__name__)
+
+
+class PurchaseModel(BaseEstimator):
+    """Base class: fitting and scoring on ``frequency, recency, T`` frames.
+
+    Subclasses give ``_param_names``, ``_base_start`` and ``_rows``, the
+    per-row log-likelihood and its gradient in the natural parameters.
+    """
+
+    _param_names: ClassVar[tuple[str, ...]] = ()
+    _base_start: ClassVar[tuple[float, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        n_starts: int = 3,
+        max_iter: int = 2000,
+        tol: float = 1e-13,
+        random_state: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.n_starts = n_starts
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    # -- to implement ---------------------------------------------------------------
+    @staticmethod
+    def _rows(
+        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool
+    ) -> tuple[FloatArray, FloatArray | None]:
+        raise NotImplementedError
+
+    # -- fitting --------------------------------------------------------------------
+    def _read(self, X: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
+        who = type(self).__name__
+        cols = frame_columns(X, RFM_COLUMNS, who=who)
+        check_rfm(cols, who=who)
+        return cols["frequency"], cols["recency"], cols["T"]
+
+    def fit(self, X: Any, y: None = None, *, sample_weight: Any = None) -> Self:
+        """Fit the model by maximum likelihood.
+
+        Parameters
+        ----------
+        X : dataframe
+            One row per customer (or per distinct tuple, with counts in
+            ``sample_weight``) with columns ``frequency`` (repeat purchases),
+            ``recency`` (time of the last repeat purchase since the first
+            purchase) and ``T`` (time since the first purchase), all in one time
+            unit (weeks in the papers). pandas, Polars, DuckDB, PySpark or any
+            frame Narwhals reads.
+        y : None
+            Ignored; present for the scikit-learn API.
+        sample_weight : array-like of shape (n_rows,), optional
+            Non-negative weights, e.g. the number of customers sharing a tuple.
+
+        Returns
+        -------
+        self
+            With ``params_``, ``log_likelihood_``, ``standard_errors_``,
+            ``n_customers_`` and ``n_iter_`` set.
+        """
+        who = type(self).__name__
+        if not isinstance(self.n_starts, int) or self.n_starts < 1:
+            raise InputDataError(f"{who}: n_starts must be an integer >= 1; got {self.n_starts!r}.")
+        x, t_x, big_t = self._read(X)
+        w = check_sample_weight(sample_weight, x.size, who=who)
+        tuples = distinct_rfm(x, t_x, big_t, w)
+        logger.info("%s: fitting on %d distinct tuples from %d rows", who, tuples.x.size, x.size)
+        result = self._fit_tuples(tuples)
+        self.params_ = dict(zip(self._param_names, map(float, result.params), strict=True))
+        self.log_likelihood_ = result.log_likelihood
+        self.standard_errors_ = dict(zip(self._param_names, map(float, result.standard_errors), strict=True))
+        self.n_customers_ = float(w.sum())
+        self.n_iter_ = result.n_iter
+        return self
+
+    def _fit_tuples(self, tuples: Tuples) -> FitResult:
+        def objective(theta: FloatArray) -> tuple[float, FloatArray]:
+            p = np.exp(theta)
+            with np.errstate(all="ignore"):
+                ll, g = self._rows(p, tuples.x, tuples.t_x, tuples.T, grad=True)
+            assert g is not None
+            total = float(tuples.weight @ ll)
+            grad_log = (tuples.weight @ g) * p
+            if not np.all(np.isfinite(grad_log)):
+                return -np.inf, np.zeros_like(theta)
+            return total, grad_log
+
+        starts = start_points(self._base_start, self.n_starts, self.random_state)
+        return fit_log_params(
+            objective,
+            starts,
+            total_weight=float(tuples.weight.sum()),
+            max_iter=self.max_iter,
+            tol=self.tol,
+            who=type(self).__name__,
+        )
+
+    # -- scoring --------------------------------------------------------------------
+    def _p(self) -> FloatArray:
+        check_is_fitted(self, "params_")
+        return np.array([self.params_[k] for k in self._param_names])
+
+    def score_samples(self, X: Any) -> FloatArray:
+        """Per-row log-likelihood at the fitted parameters (papers' scale).
+
+        Their sum over the rows used in ``fit`` is ``log_likelihood_``.
+        """
+        p = self._p()
+        x, t_x, big_t = self._read(X)
+        return self._rows(p, x, t_x, big_t, grad=False)[0]
+
+    def log_likelihood(self, X: Any, *, sample_weight: Any = None) -> float:
+        """Total (weighted) log-likelihood of ``X`` at the fitted parameters."""
+        ll = self.score_samples(X)
+        w = check_sample_weight(sample_weight, ll.size, who=type(self).__name__)
+        return float(w @ ll)
+
+    def log_likelihood_at(self, params: dict[str, float], X: Any, *, sample_weight: Any = None) -> float:
+        """Total log-likelihood of ``X`` at arbitrary ``params`` (for comparisons).
+
+        Does not need a fitted model; used e.g. to score another library's
+        estimates with this likelihood.
+        """
+        p = np.array([float(params[k]) for k in self._param_names])
+        x, t_x, big_t = self._read(X)
+        w = check_sample_weight(sample_weight, x.size, who=type(self).__name__)
+        tuples = distinct_rfm(x, t_x, big_t, w)
+        ll = self._rows(p, tuples.x, tuples.t_x, tuples.T, grad=False)[0]
+        return float(tuples.weight @ ll)
+
+    def _rfm(self, X: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
+        check_is_fitted(self, "params_")
+        return self._read(X)
