@@ -1,0 +1,229 @@
+"""Row work on the engine: sources -> per-unit totals -> per-group sums.
+
+Everything here is Narwhals lazy code; the only values collected are the
+distinct marketplaces and currencies (a few rows) and the final per-group sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import narwhals as nw
+
+from cxlab.exceptions import InputDataError
+from cxlab.metrics.catalog import AMOUNT, Source, UnitColumn
+from cxlab.metrics.periods import (
+    LOCAL,
+    PERIOD,
+    TZ,
+    Grain,
+    currency_expr,
+    days_in_month,
+    localize,
+    timezone_expr,
+    truncate,
+)
+from cxlab.schema import Marketplace
+
+CUSTOMER = "customer_id"
+_MCUR = "_market_currency"
+_CUR = "_currency"
+_DAY = "_day"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every source needs: customers with zone, segment columns, window."""
+
+    tables: Mapping[str, nw.LazyFrame]
+    columns: Mapping[str, tuple[str, ...]]
+    customers: nw.LazyFrame  # customer_id, marketplace, _tz, _market_currency, by-columns
+    by: tuple[str, ...]
+    grain: Grain
+    since: object
+    until: object
+    currency: str
+    fx_currency: str
+    codes: tuple[str, ...]
+
+    @property
+    def unit_keys(self) -> list[str]:
+        period = [] if self.grain == "all" else [PERIOD]
+        return [CUSTOMER, *period, *self.by]
+
+    @property
+    def group_keys(self) -> list[str]:
+        return ([] if self.grain == "all" else [PERIOD]) + list(self.by)
+
+
+def make_context(
+    tables: Mapping[str, nw.LazyFrame],
+    columns: Mapping[str, tuple[str, ...]],
+    *,
+    by: tuple[str, ...],
+    grain: Grain,
+    since: object,
+    until: object,
+    currency: str,
+    fx_currency: str,
+    marketplaces: Mapping[str, Marketplace],
+) -> Context:
+    """Collect the distinct marketplaces and prepare the customers frame."""
+    customers = tables["customers"]
+    found = customers.select("marketplace").unique().collect()["marketplace"].to_list()
+    codes = tuple(sorted(str(c) for c in found if c is not None))
+    cust_by = [b for b in by if b in columns["customers"] and b != "marketplace"]
+    prepared = customers.select(CUSTOMER, "marketplace", *cust_by).with_columns(
+        timezone_expr(list(codes), marketplaces).alias(TZ),
+        currency_expr(list(codes), marketplaces).alias(_MCUR),
+    )
+    return Context(
+        tables, columns, prepared, by, grain, since, until, currency, fx_currency, codes
+    )
+
+
+def source_rows(ctx: Context, source: Source, units: Sequence[UnitColumn]) -> nw.LazyFrame:
+    """Rows of a source with local time, period and the by-columns."""
+    cols = ctx.columns[source.table]
+    if source.table == "customers":
+        lf = ctx.customers.join(
+            ctx.tables["customers"].select(CUSTOMER, source.timestamp), on=CUSTOMER
+        )
+    else:
+        need = {c for u in units for c in u.columns}
+        if any(u.amount for u in units):
+            need |= {"amount"} | ({"currency"} & set(cols))
+        own_by = [b for b in ctx.by if b in cols and b not in ctx.columns["customers"]]
+        keep = [CUSTOMER, source.timestamp, *sorted(need - {CUSTOMER, source.timestamp}), *own_by]
+        fact = ctx.tables[source.table].select(*dict.fromkeys(keep))
+        cust_cols = [c for c in ctx.customers.collect_schema().names() if c not in own_by]
+        lf = fact.join(ctx.customers.select(*cust_cols), on=CUSTOMER, how="inner")
+    lf = localize(lf, source.timestamp, since=ctx.since, until=ctx.until)  # type: ignore[arg-type]
+    if ctx.grain != "all":
+        lf = lf.with_columns(truncate(nw.col(LOCAL), ctx.grain).alias(PERIOD))
+    if source.days:
+        lf = lf.with_columns(nw.col(LOCAL).dt.truncate("1d").alias(_DAY))
+        lf = lf.select(*ctx.unit_keys, _DAY).unique()
+        month = nw.col(_DAY).dt.truncate("1mo")
+        lf = lf.with_columns(
+            days_in_month(nw.col(_DAY)).alias("_days_in_month"),
+            month.alias("_month"),
+        ).with_columns(
+            (nw.col(_DAY) == nw.col(_DAY).min().over(CUSTOMER, "_month", *ctx.by))
+            .cast(nw.Float64)
+            .alias("_first_day_of_month")
+        )
+    if any(u.amount for u in units):
+        lf = _with_amount(ctx, lf)
+    return lf
+
+
+def _with_amount(ctx: Context, lf: nw.LazyFrame) -> nw.LazyFrame:
+    """Add :data:`AMOUNT`: ``amount`` in the reporting currency, via ``fx``."""
+    cur = nw.col(_MCUR)
+    if "currency" in ctx.columns["orders"]:
+        cur = nw.when(nw.col("currency").is_null()).then(cur).otherwise(nw.col("currency"))
+    lf = lf.with_columns(cur.alias(_CUR))
+    found = lf.select(_CUR).unique().collect()[_CUR].to_list()
+    used = sorted(str(c) for c in found if c is not None)
+    if all(c == ctx.currency for c in used):
+        return lf.with_columns(nw.col("amount").cast(nw.Float64).alias(AMOUNT))
+    rates = _fx_rates(ctx)
+    base = ctx.fx_currency
+    rates.setdefault(base, 1.0)
+    missing = [c for c in [*used, ctx.currency] if c not in rates]
+    if missing:
+        given = ", ".join(sorted(rates)) or "none"
+        raise InputDataError(
+            f"fx: currency {', '.join(map(repr, dict.fromkeys(missing)))} has no rate "
+            f"(rates given for {given}). Add a row to the fx table with the rate in "
+            f"{base} per 1 unit of that currency."
+        )
+    factor = nw.lit(None, dtype=nw.Float64)
+    for c in used:
+        factor = nw.when(nw.col(_CUR) == c).then(
+            nw.lit(rates[c] / rates[ctx.currency])
+        ).otherwise(factor)
+    return lf.with_columns((nw.col("amount").cast(nw.Float64) * factor).alias(AMOUNT))
+
+
+def _fx_rates(ctx: Context) -> dict[str, float]:
+    if "fx" not in ctx.tables:
+        return {}
+    fx = ctx.tables["fx"].select("currency", "rate").collect()
+    return {
+        str(c): float(r)
+        for c, r in zip(fx["currency"].to_list(), fx["rate"].to_list(), strict=True)
+        if c is not None and r is not None
+    }
+
+
+def unit_frame(ctx: Context, units: Sequence[UnitColumn]) -> nw.LazyFrame:
+    """Per-unit (customer x period x segment) totals of every unit column.
+
+    Each source contributes its own columns and zeros for the others; the
+    union is summed per unit in one aggregation.
+    """
+    names = [u.name for u in units]
+    by_source: dict[str, list[UnitColumn]] = {}
+    sources: dict[str, Source] = {}
+    for u in units:
+        by_source.setdefault(u.source.key, []).append(u)
+        sources[u.source.key] = u.source
+    parts = []
+    for key, own in by_source.items():
+        lf = source_rows(ctx, sources[key], own)
+        mine = {u.name: u for u in own}
+        parts.append(
+            lf.select(
+                *ctx.unit_keys,
+                *(
+                    (mine[n].row() if n in mine else nw.lit(0.0)).cast(nw.Float64).alias(n)
+                    for n in names
+                ),
+            )
+        )
+    rows = parts[0] if len(parts) == 1 else nw.concat(parts, how="vertical")
+    return rows.group_by(*ctx.unit_keys).agg(*(nw.col(n).sum() for n in names))
+
+
+def group_sums(
+    ctx: Context,
+    units: nw.LazyFrame,
+    metrics: Mapping[str, tuple[nw.Expr, nw.Expr | None]],
+) -> nw.LazyFrame:
+    """Per-group sums ``Σy, Σx, Σy², Σx², Σxy`` and unit counts of each metric."""
+    prepared = units.with_columns(
+        *(y.alias(f"{m}__uy") for m, (y, _) in metrics.items()),
+        *(x.alias(f"{m}__ux") for m, (_, x) in metrics.items() if x is not None),
+    )
+    aggs: list[nw.Expr] = []
+    for m, (_, x) in metrics.items():
+        y_ = nw.col(f"{m}__uy")
+        aggs += [y_.sum().alias(f"{m}|sy"), (y_ * y_).sum().alias(f"{m}|syy")]
+        present = y_ != 0
+        if x is not None:
+            x_ = nw.col(f"{m}__ux")
+            aggs += [
+                x_.sum().alias(f"{m}|sx"),
+                (x_ * x_).sum().alias(f"{m}|sxx"),
+                (x_ * y_).sum().alias(f"{m}|sxy"),
+            ]
+            present = present | (x_ != 0)
+        aggs.append(present.cast(nw.Float64).sum().alias(f"{m}|n"))
+    if ctx.group_keys:
+        return prepared.group_by(*ctx.group_keys).agg(*aggs)
+    return prepared.select(*aggs)
+
+
+def distinct_counts(
+    ctx: Context, source: Source, column: str, row_filter: nw.Expr, columns: Sequence[str]
+) -> nw.LazyFrame:
+    """Per-group number of distinct values of ``column`` where ``row_filter`` holds."""
+    unit = UnitColumn("_unused", source, lambda: nw.lit(0.0), columns=(*columns, column))
+    lf = source_rows(ctx, source, [unit]).filter(row_filter & ~nw.col(column).is_null())
+    agg = nw.col(column).n_unique().cast(nw.Float64)
+    if ctx.group_keys:
+        return lf.group_by(*ctx.group_keys).agg(agg.alias("value"))
+    return lf.select(agg.alias("value"))
