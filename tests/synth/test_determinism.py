@@ -65,7 +65,7 @@ def test_rerun_replaces_an_earlier_output_but_not_other_folders(tmp_path: Path) 
         ({"customers": 10, "seed": -1}, "seed"),
         ({"customers": 10, "marketplaces": ("DE", "XX")}, "unknown: XX"),
         ({"customers": 10, "marketplaces": ()}, "marketplaces"),
-        ({"customers": 10, "end": date(2999, 1, 1)}, "before today"),
+        ({"customers": 10, "end": date(2999, 1, 1)}, "days before today"),
         ({"customers": 10, "start": date(2025, 12, 1)}, "at least 90 days"),
         ({"customers": 10, "start": date(1980, 1, 1)}, "1990"),
     ],

@@ -8,7 +8,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 PART_TABLES: tuple[str, ...] = ("customers", "orders", "events", "surveys", "contacts", "treatments")
 _ID_WIDTH = {"customer": 9, "order": 11, "survey": 11, "contact": 11}
 _MIN_WINDOW_DAYS = P.CAMPAIGN_DAYS_BEFORE_END + 30
+#: Promised delivery dates may lie up to this many days after ``end``.
+_PROMISE_MARGIN_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,12 @@ def _check_args(
             f"generate: the window from 'start' to 'end' must span at least {_MIN_WINDOW_DAYS} "
             f"days; got {start} to {end}. Move 'start' earlier."
         )
-    if end >= date.today():
+    latest = date.today() - timedelta(days=_PROMISE_MARGIN_DAYS + 1)
+    if end > latest:
         raise InputDataError(
-            f"generate: 'end' must be before today ({date.today()}) so that no timestamp "
-            f"lies in the future; got {end}."
+            f"generate: 'end' must be on or before {latest} ({_PROMISE_MARGIN_DAYS + 1} days "
+            f"before today) so that no timestamp, promised deliveries included, lies in "
+            f"the future; got {end}."
         )
     codes = tuple(marketplaces)
     known = [c for c in P.known_marketplaces() if c in MARKETPLACES]
@@ -104,12 +108,23 @@ def _check_args(
             f"{', '.join(known)}; got {', '.join(codes) or 'none'}"
             + (f" (unknown: {', '.join(unknown[:5])})." if unknown else ".")
         )
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise InputDataError(
-            f"generate: output folder {out} exists and is not empty; choose another "
-            "folder or pass overwrite=True."
-        )
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not (overwrite or _is_generated(out)):
+            raise InputDataError(
+                f"generate: output folder {out} exists, is not empty and is not a "
+                "dataset made by cxlab.synth; choose another folder or pass "
+                "overwrite=True."
+            )
     return codes
+
+
+def _is_generated(out: Path) -> bool:
+    """Whether ``out`` holds a dataset written by this generator (safe to replace)."""
+    marker = out / "truth" / "summary.json"
+    try:
+        return json.loads(marker.read_text(encoding="utf-8")).get("generator") == "cxlab.synth"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def generate(
@@ -138,7 +153,9 @@ def generate(
         hidden sibling folder that is renamed to ``out`` at the end.
     start, end : date
         First and last day of the window (UTC, ``end`` included). Every timestamp
-        lies within; ``end`` must be before today and the window at least 90 days.
+        lies within, except promised delivery dates of the last orders, which
+        may fall up to 7 days after ``end``; so ``end`` must be at least 8 days
+        before today. The window must span at least 90 days.
     marketplaces : sequence of str
         Marketplace codes (default: DE, FR, UK, US, JP, BR, IN).
     chunk_size : int
@@ -146,7 +163,9 @@ def generate(
     progress : callable, optional
         Called as ``progress(customers_done, customers_total)`` after each chunk.
     overwrite : bool
-        Replace ``out`` if it exists and is not empty.
+        Replace ``out`` if it exists and is not empty. A folder that holds an
+        earlier output of this generator (``truth/summary.json`` says so) is
+        replaced without it.
 
     Returns
     -------
@@ -155,7 +174,8 @@ def generate(
     Raises
     ------
     InputDataError
-        If an argument is out of range or ``out`` is not empty.
+        If an argument is out of range, or ``out`` is not empty and not an earlier
+        output of the generator.
 
     Notes
     -----
@@ -262,7 +282,6 @@ def _chunk(
     })
     o_market = cust.market[orders.owner]
     carrier_names = tuple(name for m in ctx.markets for name in m.carriers)
-    not_promised = orders.promised_day >= w.days
     not_delivered = np.isnan(orders.delivered_day)
     tables["orders"] = build_table("orders", {
         "order_id": order_ids,
@@ -270,9 +289,7 @@ def _chunk(
         "order_ts": timestamps(w.to_us(orders.day)),
         "amount": pa.array(orders.amount, type=pa.float64()),
         "currency": labels(o_market, ctx.currencies),
-        "promised_ts": timestamps(
-            w.to_us(np.where(not_promised, 0.0, orders.promised_day)), not_promised
-        ),
+        "promised_ts": timestamps(w.to_us(orders.promised_day)),
         "delivered_ts": timestamps(
             w.to_us(np.nan_to_num(orders.delivered_day)), not_delivered
         ),
