@@ -78,7 +78,11 @@ def ratio_interval(
     sy, sx, syy, sxx, sxy, nn = map(_f, (sum_y, sum_x, sum_yy, sum_xx, sum_xy, n))
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(sx != 0, sy / sx, np.nan)
-        resid = np.maximum(syy - 2.0 * r * sxy + r * r * sxx, 0.0)
+        resid = syy - 2.0 * r * sxy + r * r * sxx
+        # The expanded sum of squares cancels when residuals are all ~0; values
+        # within rounding error of zero are zero (else sqrt turns 1e-18 into 1e-9).
+        noise = 64 * np.finfo(np.float64).eps * (np.abs(syy) + np.abs(2.0 * r * sxy) + r * r * sxx)
+        resid = np.where(resid > noise, resid, 0.0)
         var = np.where(nn > 1, nn / (nn - 1.0) * resid / (sx * sx), np.nan)
         q = _sp.t.ppf(0.5 + level / 2.0, np.maximum(nn - 1.0, 1.0))
         half = q * np.sqrt(var)
@@ -128,4 +132,4 @@ def wilson_interval(
         denom = 1.0 + z * z / nn
         centre = (p + z * z / (2.0 * nn)) / denom
         half = z * np.sqrt(p * (1.0 - p) / nn + z * z / (4.0 * nn * nn)) / denom
-    return p, centre - half, centre + half
+    return p, np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)

@@ -1,0 +1,14 @@
+"""Fixtures of the metrics tests: one small random dataset per session."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.metrics.data import make_tables
+
+
+@pytest.fixture(scope="session")
+def pandas_tables() -> dict[str, pd.DataFrame]:
+    """Canonical tables (pandas) with outcomes correlated within customer."""
+    return make_tables(customers=300, seed=7)
