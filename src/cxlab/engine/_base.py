@@ -175,6 +175,9 @@ class SparkEngine(Engine):
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.shuffle.partitions": "8",
             "spark.sql.execution.arrow.pyspark.enabled": "true",
+            # pandas writes nanosecond timestamps, which Spark refuses; read them as
+            # longs and convert them in read_parquet.
+            "spark.sql.legacy.parquet.nanosAsLong": "true",
             "spark.driver.memory": os.environ.get("CXLAB_SPARK_DRIVER_MEMORY", "4g"),
         }.items():
             builder = builder.config(key, value)
@@ -197,8 +200,22 @@ class SparkEngine(Engine):
         return nw.from_native(self.spark.createDataFrame(table.to_pandas()))
 
     def read_parquet(self, path: Path) -> nw.LazyFrame:
-        files = [str(p) for p in parquet_parts(path)]
-        return nw.from_native(self.spark.read.option("mergeSchema", "true").parquet(*files))
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from pyspark.sql import functions as F
+
+        parts = parquet_parts(path)
+        nanos = [
+            f.name
+            for f in pq.read_schema(parts[0])
+            if pa.types.is_timestamp(f.type) and f.type.unit == "ns"
+        ]
+        df = self.spark.read.option("mergeSchema", "true").parquet(*map(str, parts))
+        if nanos:
+            df = df.withColumns(
+                {c: F.timestamp_micros(F.floor(F.col(c) / 1000).cast("bigint")) for c in nanos}
+            )
+        return nw.from_native(df)
 
     def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
         df = lf.to_native().cache()

@@ -1,0 +1,64 @@
+"""The per-engine primitives give the same answers on every engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from cxlab.engine import coerce, epoch_seconds, get_engine, local_timestamp
+from cxlab.engine.primitives import strftime_to_java
+from cxlab.exceptions import InputDataError
+
+TABLE = pa.table(
+    {
+        "ts": pa.array(
+            [dt.datetime(2024, 1, 31, 23, 30), dt.datetime(2024, 7, 1, 12, 0), dt.datetime(2024, 3, 31, 0, 30), None],
+            pa.timestamp("us"),
+        ),
+        "tz": ["Asia/Tokyo", "America/New_York", "Europe/Berlin", "Europe/Berlin"],
+        "iso": ["2024-01-31 23:30:00+09:00", "2024-07-01T12:00:00", "2024-03-31", "garbage"],
+        "dmy": ["31/01/2024 10:00", "01/07/2024 12:00", "x", None],
+        "num": ["1.5", " 2 ", "abc", None],
+        "flag": ["Yes", "0", "maybe", "FALSE"],
+        "fid": pa.array([12346.0, 2.5, None, 7.0]),
+    }
+)
+
+
+def test_local_time_epoch_and_parsing(engine) -> None:
+    lf = engine.from_arrow(TABLE)
+    lf = local_timestamp(lf, "ts", "tz", "local")
+    lf = epoch_seconds(lf, "ts", "epoch")
+    lf = coerce(lf, "iso", "timestamp", timezone="Europe/Berlin")
+    lf = coerce(lf, "dmy", "timestamp", timestamp_format="%d/%m/%Y %H:%M")
+    lf = coerce(lf, "num", "float")
+    lf = coerce(lf, "flag", "bool")
+    lf = coerce(lf, "fid", "string")
+    df = engine.to_pandas(lf)
+    # 23:30 UTC on 31 January is already 1 February in Tokyo.
+    assert df["local"].tolist()[:3] == [
+        dt.datetime(2024, 2, 1, 8, 30), dt.datetime(2024, 7, 1, 8, 0), dt.datetime(2024, 3, 31, 1, 30),
+    ]
+    assert df["epoch"].iloc[0] == pytest.approx(1706743800.0)
+    # an offset wins over the table's zone; a bare time is read in the zone
+    assert df["iso"].tolist()[:3] == [
+        dt.datetime(2024, 1, 31, 14, 30), dt.datetime(2024, 7, 1, 10, 0), dt.datetime(2024, 3, 30, 23, 0),
+    ]
+    assert df["iso"].isna().iloc[3]
+    assert df["dmy"].tolist()[:2] == [dt.datetime(2024, 1, 31, 10), dt.datetime(2024, 7, 1, 12)]
+    assert df["dmy"].isna().tolist()[2:] == [True, True]
+    assert df["num"].tolist()[:2] == [1.5, 2.0] and df["num"].isna().tolist()[2:] == [True, True]
+    assert df["flag"].tolist() == [True, False, None, False]
+    assert df["fid"].tolist()[:2] == ["12346", "2.5"] and df["fid"].iloc[3] == "7"
+
+
+def test_strftime_to_java() -> None:
+    assert strftime_to_java("%d/%m/%Y %H:%M:%S") == "dd/MM/yyyy HH:mm:ss"
+    assert strftime_to_java("%Y-%m-%dT%H:%M%z") == "yyyy-MM-dd'T'HH:mmXX"
+
+
+def test_unknown_engine_lists_the_choices() -> None:
+    with pytest.raises(InputDataError, match="duckdb, polars, spark"):
+        get_engine("pandas")
