@@ -112,7 +112,7 @@ def log_series_1_e_c(
 
 
 def log_hyp2f1_a_b_a1(a: FloatArray, b: FloatArray, z: FloatArray) -> FloatArray:
-    """``log 2F1(a, b; a + 1; z)`` for ``a > 0``, ``b > 0``, ``0 <= z < 1``.
+    """``log 2F1(a, b; a + 1; z)`` for ``0 < b < a + 1`` and ``0 <= z < 1``.
 
     Euler's transformation (A&S 15.3.3) plus :func:`log_series_1_e_c`; stable
     for ``a`` in the thousands. Exposed for tests against an independent

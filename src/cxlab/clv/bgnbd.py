@@ -61,6 +61,40 @@ def _bgnbd_rows(
     return ll, np.stack([d_r, d_alpha, d_a, d_b], axis=1)
 
 
+_A_NEAR_ONE = 1e-5
+
+
+def _expected_given(
+    r: float, alpha: float, a: float, b: float, x: FloatArray, big_t: FloatArray, t: FloatArray
+) -> FloatArray:
+    """Eq. (10) numerator over ``P(alive)``: expected purchases in ``(T, T+t]`` if alive.
+
+    Uses ``(1-z)**(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)**(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``
+    (Euler's transformation), finite for any horizon.
+    """
+    z = np.asarray(t / (alpha + big_t + t), dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    z, x = np.broadcast_arrays(z, x)
+    f = np.asarray(hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z), dtype=np.float64)
+    bad = ~np.isfinite(f)
+    if bad.any():
+        # scipy's 2F1 returns nan near z = 1 when c - a - b = r + x - a + 1 is an
+        # integer (the logarithmic case); the function is smooth in the parameters,
+        # so average the two sides of a tiny shift of ``r``.
+        h = 1e-7 * max(r, 1.0)
+        f = f.copy()
+        f[bad] = 0.5 * (
+            hyp2f1(a + b - 1.0 - r - h, a - 1.0, a + b + x[bad] - 1.0, z[bad])
+            + hyp2f1(a + b - 1.0 - r + h, a - 1.0, a + b + x[bad] - 1.0, z[bad])
+        )
+    log_pow = (a - 1.0) * np.log1p(-z)
+    # F > 0 in the usual case (expm1 keeps small horizons exact); with a + b + x < 1
+    # the analytic continuation of 2F1 can be negative, and then there is no cancellation.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bracket = np.where(f > 0, -np.expm1(log_pow + np.log(np.abs(f))), 1.0 - np.exp(log_pow) * f)
+    return np.asarray((a + b + x - 1.0) / (a - 1.0) * bracket, dtype=np.float64)
+
+
 class BetaGeo(PurchaseModel):
     """BG/NBD purchase model (Fader, Hardie & Lee 2005).
 
@@ -137,21 +171,23 @@ class BetaGeo(PurchaseModel):
         self, x: FloatArray, t_x: FloatArray, big_t: FloatArray, t: FloatArray, *, alive_weighted: bool
     ) -> FloatArray:
         r, alpha, a, b = self._p()
-        z = t / (alpha + big_t + t)
-        f = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-        bracket = -np.expm1((a - 1.0) * np.log1p(-z) + np.log(f))
-        out = (a + b + x - 1.0) / (a - 1.0) * bracket
+        if abs(a - 1.0) < _A_NEAR_ONE:
+            # removable singularity at a = 1: average the two sides (error O(h**2))
+            out = 0.5 * (
+                _expected_given(r, alpha, 1.0 + _A_NEAR_ONE, b, x, big_t, t)
+                + _expected_given(r, alpha, 1.0 - _A_NEAR_ONE, b, x, big_t, t)
+            )
+        else:
+            out = _expected_given(r, alpha, a, b, x, big_t, t)
         if alive_weighted:
             out = out * self._p_alive(x, t_x, big_t)
         return np.asarray(out, dtype=np.float64)
 
     def _p_alive(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         r, alpha, a, b = self._p()
-        with np.errstate(divide="ignore"):
-            log_odds = np.log(a) - np.log(b + x - 1.0) + (r + x) * (
-                np.log(alpha + big_t) - np.log(alpha + t_x)
-            )
-        return np.where(x > 0, expit(-log_odds), 1.0)
+        x1 = np.maximum(x, 1.0)  # the odds term only exists for x > 0
+        log_odds = np.log(a) - np.log(b + x1 - 1.0) + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
+        return np.asarray(np.where(x > 0, expit(-log_odds), 1.0), dtype=np.float64)
 
     def probability_alive(self, X: Any) -> FloatArray:
         """P(active | x, t_x, T) = 1 / (1 + [x>0] a/(b+x-1) ((alpha+T)/(alpha+t_x))**(r+x)).

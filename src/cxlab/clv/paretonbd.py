@@ -86,7 +86,8 @@ def _pnbd_rows(
     lg_u, dg_u = _log_g(r, alpha, s, beta, upairs[:, 0], upairs[:, 1], grad=grad)
     n = x.size
     lg_t, lg_big = lg_u[inv[:n]], lg_u[inv[n:]]
-    has_gap = t_x < big_t
+    # G(t_x) > G(T) unless t_x == T (or so close that they round equal): then D = 0
+    has_gap = (t_x < big_t) & (lg_big < lg_t)
     log_q = np.where(has_gap, lg_big - lg_t, -np.inf)
     log_d = np.where(has_gap, lg_t + log1mexp(np.where(has_gap, log_q, -1.0)), -np.inf)
     ux, xinv = np.unique(x, return_inverse=True)

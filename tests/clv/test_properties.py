@@ -1,0 +1,156 @@
+"""Hypothesis properties of the purchase and spend models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxlab.clv import BetaGeo, GammaGamma, ParetoNBD
+from cxlab.clv.bgnbd import _bgnbd_rows
+from cxlab.clv.paretonbd import _pnbd_rows
+
+SETTINGS = settings(max_examples=40, deadline=None)
+positive = st.floats(min_value=0.05, max_value=20.0)
+
+
+@st.composite
+def customers(draw: st.DrawFn, max_x: int = 1000, max_t: float = 1000.0) -> pd.DataFrame:
+    n = draw(st.integers(1, 8))
+    rows = []
+    for _ in range(n):
+        big_t = draw(st.floats(0.0, max_t))
+        x = draw(st.integers(0, max_x))
+        t_x = 0.0 if x == 0 else draw(st.floats(0.0, big_t))
+        rows.append((x, t_x, big_t))
+    return pd.DataFrame(rows, columns=["frequency", "recency", "T"])
+
+
+def _bg(r: float, alpha: float, a: float, b: float) -> BetaGeo:
+    model = BetaGeo()
+    model.params_ = {"r": r, "alpha": alpha, "a": a, "b": b}
+    return model
+
+
+def _pnbd(r: float, alpha: float, s: float, beta: float) -> ParetoNBD:
+    model = ParetoNBD()
+    model.params_ = {"r": r, "alpha": alpha, "s": s, "beta": beta}
+    return model
+
+
+@SETTINGS
+@given(customers(), positive, positive, positive, positive)
+def test_p_alive_is_a_probability(x: pd.DataFrame, p1: float, p2: float, p3: float, p4: float) -> None:
+    for model in (_bg(p1, p2, p3, p4), _pnbd(p1, p2, p3, p4)):
+        p = model.probability_alive(x)
+        assert np.all(np.isfinite(p))
+        assert np.all((p >= 0) & (p <= 1))
+
+
+@SETTINGS
+@given(customers(), positive, positive, positive, positive)
+def test_no_nan_or_overflow_for_extreme_customers(
+    x: pd.DataFrame, p1: float, p2: float, p3: float, p4: float
+) -> None:
+    p = np.array([p1, p2, p3, p4])
+    arrays = (x["frequency"].to_numpy(float), x["recency"].to_numpy(float), x["T"].to_numpy(float))
+    for rows in (_bgnbd_rows, _pnbd_rows):
+        with np.errstate(all="raise", under="ignore"):
+            ll, g = rows(p, *arrays, grad=True)
+        assert g is not None
+        assert np.all(np.isfinite(ll))  # a density in t_x: may exceed 0
+        assert np.all(np.isfinite(g))
+    for model in (_bg(p1, p2, p3, p4), _pnbd(p1, p2, p3, p4)):
+        e = model.conditional_expected_purchases(x, t=52.0)
+        assert np.all(np.isfinite(e)) and np.all(e >= 0)
+
+
+@SETTINGS
+@given(
+    positive,
+    positive,
+    st.floats(0.05, 20.0).filter(lambda a: abs(a - 1.0) > 1e-3),
+    positive,
+    st.lists(st.floats(0.0, 500.0), min_size=2, max_size=10),
+)
+def test_expected_purchases_non_decreasing_in_t(r: float, alpha: float, a: float, b: float, ts: list[float]) -> None:
+    t = np.sort(np.asarray(ts))
+    for model in (_bg(r, alpha, a, b), _pnbd(r, alpha, a, b)):
+        e = model.expected_purchases(t)
+        assert np.all(np.isfinite(e))
+        assert np.all(np.diff(e) >= -1e-9 * (1 + np.abs(e[1:])))
+        assert e[0] >= -1e-12
+
+
+@SETTINGS
+@given(customers(max_x=50, max_t=200.0), positive, positive, positive, positive)
+def test_conditional_expectation_non_decreasing_in_t(
+    x: pd.DataFrame, p1: float, p2: float, p3: float, p4: float
+) -> None:
+    for model in (_bg(p1, p2, p3, p4), _pnbd(p1, p2, p3, p4)):
+        e = np.stack([model.conditional_expected_purchases(x, t=t) for t in (0.0, 1.0, 10.0, 52.0, 300.0)])
+        assert np.allclose(e[0], 0.0)
+        assert np.all(np.diff(e, axis=0) >= -1e-9 * (1 + np.abs(e[1:])))
+
+
+@SETTINGS
+@given(
+    st.floats(0.1, 5.0),
+    st.floats(0.5, 20.0),
+    st.floats(0.1, 5.0),
+    st.floats(0.5, 20.0),
+    st.floats(0.0, 104.0),
+)
+def test_probability_of_purchases_sums_to_one(r: float, alpha: float, a: float, b: float, t: float) -> None:
+    n = np.arange(0, 4000)
+    for model in (_bg(r, alpha, a, b), _pnbd(r, alpha, a, b)):
+        p = model.probability_of_purchases(t, n)
+        assert np.all(p >= -1e-15)
+        assert p.sum() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_probability_of_purchases_matches_expectation(bgnbd: BetaGeo, pareto: ParetoNBD) -> None:
+    n = np.arange(0, 3000)
+    for model in (bgnbd, pareto):
+        p = model.probability_of_purchases(39.0, n)
+        assert float(n @ p) == pytest.approx(float(model.expected_purchases(39.0)), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "pareto"])
+def test_per_row_log_likelihoods_sum_to_the_total(
+    name: str, request: pytest.FixtureRequest, cdnow_summary: pd.DataFrame
+) -> None:
+    model = request.getfixturevalue(name)
+    rows = model.score_samples(cdnow_summary)
+    assert rows.shape == (len(cdnow_summary),)
+    assert rows.sum() == pytest.approx(model.log_likelihood_, rel=1e-12)
+    assert model.log_likelihood(cdnow_summary) == pytest.approx(model.log_likelihood_, rel=1e-12)
+
+
+def test_gamma_gamma_per_row_log_likelihoods_sum_to_the_total(
+    ggamma: GammaGamma, cdnow_spend: pd.DataFrame
+) -> None:
+    rows = ggamma.score_samples(cdnow_spend)
+    assert np.nansum(rows) == pytest.approx(ggamma.log_likelihood_, rel=1e-12)
+    assert np.isnan(rows[cdnow_spend["frequency"].to_numpy() == 0]).all()
+
+
+@pytest.mark.parametrize(("cls", "name"), [(BetaGeo, "bgnbd"), (ParetoNBD, "pareto")])
+def test_weighted_distinct_tuples_fit_like_every_row(
+    cls: type, name: str, request: pytest.FixtureRequest, cdnow_summary: pd.DataFrame
+) -> None:
+    full = request.getfixturevalue(name)
+    tuples = cdnow_summary.groupby(["frequency", "recency", "T"], as_index=False).size()
+    assert len(tuples) < len(cdnow_summary)
+    weighted = cls().fit(tuples, sample_weight=tuples["size"])
+    assert weighted.log_likelihood_ == pytest.approx(full.log_likelihood_, rel=1e-10)
+    for k, v in full.params_.items():
+        assert weighted.params_[k] == pytest.approx(v, rel=1e-5)
+
+
+def test_fit_is_invariant_to_row_order(cdnow_summary: pd.DataFrame, bgnbd: BetaGeo) -> None:
+    shuffled = cdnow_summary.sample(frac=1.0, random_state=1)
+    refit = BetaGeo().fit(shuffled)
+    assert refit.params_ == pytest.approx(bgnbd.params_, rel=1e-8)
