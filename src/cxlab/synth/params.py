@@ -206,13 +206,13 @@ class SatisfactionCoefficients:
     intercept: float = 1.75
     late: float = -1.2
     per_day_late: float = -0.35
-    returned: float = -1.4
+    returned: float = -1.8
     per_contact: float = -1.0
     log_price: float = -0.12
     segment: tuple[float, ...] = (-0.15, 0.0, 0.15)
     per_age_band: float = 0.04
     prime: float = 0.15
-    customer_sd: float = 0.3
+    customer_sd: float = 0.25
 
 
 SATISFACTION = SatisfactionCoefficients()
