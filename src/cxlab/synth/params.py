@@ -251,8 +251,8 @@ DRIVER_FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "delivery_delay": ("delay_days", "late", "days_late"),
         "returned": ("returned",),
-        "contacts": ("contacts", "n_contacts"),
-        "price": ("amount", "amount_eur"),
+        "contacts": ("contacts", "contacts_around_order", "n_contacts"),
+        "price": ("amount_reporting", "amount", "amount_eur"),
         "customer": ("segment", "age_band", "prime"),
     }
 )
