@@ -106,8 +106,6 @@ def load(data: Path, engine: EngineChoice, config: Path | None, rejects_dir: Pat
 
 def echo_frame(df: Any, fmt: str, out: Path | None) -> None:
     """Write a result frame as table, csv, json or parquet to stdout or a file."""
-    import io
-
     if fmt == "parquet":
         if out is None:
             fail("--format parquet needs --out FILE.", 2)
@@ -121,7 +119,7 @@ def echo_frame(df: Any, fmt: str, out: Path | None) -> None:
     elif fmt == "json":
         text = df.to_json(orient="records", date_format="iso", indent=1)
     else:
-        if out is None:
+        if out is None and sys.stdout.isatty():
             from rich.table import Table
 
             table = Table(show_lines=False)
@@ -131,9 +129,7 @@ def echo_frame(df: Any, fmt: str, out: Path | None) -> None:
                 table.add_row(*(_cell(v) for v in row))
             out_console.print(table)
             return
-        buf = io.StringIO()
-        buf.write(df.to_string(index=False))
-        text = buf.getvalue() + "\n"
+        text = df.to_string(index=False) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:

@@ -1,0 +1,109 @@
+"""``cxlab metrics`` and ``cxlab cohorts``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxlab.cli._common import (
+    ConfigOpt, EngineChoice, EngineOpt, echo_frame, fail, handle_errors, load,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help="Write the result to FILE.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, csv, json or parquet (parquet needs --out).")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("metrics")(metrics)
+    app.command("cohorts")(cohorts)
+
+
+@handle_errors
+def metrics(
+    data: Annotated[Path | None, typer.Argument(help="Dataset folder (not needed with --list).")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Metric name; repeat for several. Default: all that the data allows.")] = None,
+    grain: Annotated[str, typer.Option("--grain", "-g", help="day, week (ISO, Monday), month, quarter, year or all.")] = "month",
+    by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Segment column: marketplace or any customer attribute or column of the metric's table; repeat for several.")] = None,
+    since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First local day (inclusive).")] = None,
+    until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last local day (inclusive).")] = None,
+    currency: Annotated[str | None, typer.Option(help="Reporting currency of revenue and aov (default: the dataset's, EUR).")] = None,
+    spec: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="YAML file of user-defined metrics.")] = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+    engine: EngineOpt = EngineChoice.duckdb,
+    config: ConfigOpt = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the metrics and their definitions, then exit.")] = False,
+) -> None:
+    """CX metrics by period and segment, with 95% confidence intervals, in local time."""
+    from cxlab.metrics import METRICS, compute_metrics, load_spec
+
+    parsed_spec = load_spec(spec) if spec else None  # a bad spec fails before any data is read
+    if list_:
+        import pandas as pd
+
+        rows = [{"metric": m.name, "kind": m.kind, "definition": m.description} for m in METRICS.values()]
+        rows += [{"metric": s.name, "kind": s.type, "definition": s.description or "user-defined"} for s in parsed_spec or []]
+        echo_frame(pd.DataFrame(rows), fmt.value, out)
+        return
+    if data is None:
+        fail("missing argument DATA (the dataset folder); use --list to see the metrics.", 2)
+    ds = load(data, engine, config)
+    result = compute_metrics(
+        ds.tables,
+        metrics=metric or None,
+        grain=grain,
+        by=tuple(by or ()),
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        currency=(currency or ds.reporting_currency).upper(),
+        fx_currency=ds.reporting_currency,
+        marketplaces=ds.marketplaces,
+        spec=parsed_spec,
+    )
+    echo_frame(result, fmt.value, out)
+
+
+class CohortGrain(str, Enum):
+    week = "week"
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+
+
+class Activity(str, Enum):
+    orders = "orders"
+    events = "events"
+    any = "any"
+
+
+@handle_errors
+def cohorts(
+    data: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    grain: Annotated[CohortGrain, typer.Option("--grain", "-g", help="week (ISO) or month (also quarter, year).")] = CohortGrain.month,
+    by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Customer-level segment column; repeat for several.")] = None,
+    activity: Annotated[Activity, typer.Option(help="What counts as active: orders, events or any.")] = Activity.orders,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+    engine: EngineOpt = EngineChoice.duckdb,
+    config: ConfigOpt = None,
+) -> None:
+    """Retention of first-order cohorts: cohort_start, period_index, cohort_size, retained, retention_rate."""
+    from cxlab.metrics import compute_cohorts
+
+    ds = load(data, engine, config)
+    result = compute_cohorts(
+        ds.tables, grain=grain.value, by=tuple(by or ()), activity=activity.value, marketplaces=ds.marketplaces
+    )
+    echo_frame(result, fmt.value, out)
