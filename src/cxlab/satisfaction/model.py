@@ -1,0 +1,262 @@
+"""Predicted satisfaction: a calibrated LightGBM model of P(satisfied).
+
+:class:`SatisfactionModel` predicts, for an order or invitation described by
+:mod:`cxlab.features`, the probability that the customer is satisfied
+(csat5 score >= 4; an nps11 promoter, score >= 9) and the expected score. Two
+gradient-boosted models (Ke et al. 2017, LightGBM) are fit on respondents: a
+binary one for satisfaction and a least-squares one for the score. The
+probabilities are calibrated by isotonic regression (Zadrozny & Elkan 2002)
+fit on out-of-fold predictions, so calibration is learned on data the model
+did not see. Optional monotone constraints encode known directions (a longer
+delay never raises satisfaction).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from cxlab.exceptions import InputDataError
+from cxlab.satisfaction._design import is_categorical
+from cxlab.satisfaction._learners import fold_ids
+from cxlab.satisfaction._metrics import evaluate_probabilities
+from cxlab.satisfaction._outcomes import satisfied
+from cxlab.schema import SCALES
+
+logger = logging.getLogger(__name__)
+
+#: Known directions: -1 = a larger value never raises satisfaction.
+DEFAULT_MONOTONE: dict[str, int] = {
+    "delay_days": -1, "late": -1, "days_late": -1, "returned": -1, "contacts": -1,
+}
+
+#: Columns of a feature frame that are labels or keys, never model inputs.
+NOT_FEATURES: frozenset[str] = frozenset({
+    "survey_id", "customer_id", "order_id", "sent_ts", "responded_ts", "scale", "score",
+    "responded", "invited", "satisfied",
+})
+
+
+def model_features(frame: pd.DataFrame) -> list[str]:
+    """Model inputs of a feature frame: every column but labels, keys and timestamps."""
+    return [
+        str(c) for c in frame.columns
+        if c not in NOT_FEATURES and not str(c).endswith(("_id", "_ts"))
+        and not pd.api.types.is_datetime64_any_dtype(frame[c])
+    ]
+
+
+class SatisfactionModel(BaseEstimator):
+    """Calibrated P(satisfied) and expected score, with LightGBM inside.
+
+    Parameters
+    ----------
+    scale
+        Survey scale of the scores given to :meth:`fit`: ``"csat5"`` (satisfied
+        = score >= 4) or ``"nps11"`` (promoter = score >= 9).
+    features
+        Columns of ``X`` to use. Default: every column except labels, ``*_id``
+        keys and timestamps (see :func:`model_features`).
+    monotone
+        ``"default"`` applies :data:`DEFAULT_MONOTONE` to the features present,
+        ``None`` no constraint, or a mapping feature -> -1 / +1.
+    n_estimators, learning_rate, num_leaves, min_child_samples
+        LightGBM settings. The defaults (200 trees, rate 0.05, 15 leaves, 50
+        rows per leaf) favour smooth, well-ranked probabilities on tens of
+        thousands of answers over fitting every interaction.
+    calibration_folds
+        Folds of the out-of-fold predictions on which the isotonic calibration
+        is learned (default 5; 0 or 1 disables calibration).
+    random_state
+        Seed of LightGBM and of the fold assignment.
+    n_jobs
+        LightGBM threads (default 1: predictable on shared machines).
+
+    Attributes
+    ----------
+    features_ : list of str
+    categories_ : dict of str to list of str
+        Levels of each categorical feature, in code order.
+    booster_ : lightgbm.Booster
+        Binary model of satisfaction (log-odds).
+    score_booster_ : lightgbm.Booster
+        Least-squares model of the score.
+    calibration_ : dict with ``x`` and ``y`` lists, or None
+        Isotonic map from raw to calibrated probability.
+    base_rate_ : float
+        Share satisfied in the training answers.
+    """
+
+    def __init__(
+        self,
+        *,
+        scale: Literal["csat5", "nps11"] = "csat5",
+        features: Sequence[str] | None = None,
+        monotone: Literal["default"] | Mapping[str, int] | None = "default",
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 50,
+        calibration_folds: int = 5,
+        random_state: int = 0,
+        n_jobs: int = 1,
+    ) -> None:
+        self.scale = scale
+        self.features = features
+        self.monotone = monotone
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.calibration_folds = calibration_folds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # -- encoding ---------------------------------------------------------------
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.features_ if c not in X.columns]
+        if missing:
+            raise InputDataError(
+                f"SatisfactionModel: X lacks feature column(s) {', '.join(map(repr, missing[:5]))} "
+                "the model was fit with; build X with the same cxlab.features call."
+            )
+        cols = []
+        for name in self.features_:
+            if name in self.categories_:
+                codes = pd.Categorical(X[name].astype("string"), categories=self.categories_[name]).codes
+                cols.append(np.where(codes < 0, np.nan, codes).astype(float))
+            else:
+                cols.append(X[name].to_numpy(dtype=float, na_value=np.nan))
+        return np.column_stack(cols) if cols else np.zeros((len(X), 0))
+
+    def _params(self, objective: str, constraints: list[int]) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "objective": objective, "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_child_samples,
+            "verbosity": -1, "seed": self.random_state, "deterministic": True,
+            "force_row_wise": True, "num_threads": self.n_jobs,
+        }
+        if any(constraints):
+            params["monotone_constraints"] = constraints
+            params["monotone_constraints_method"] = "advanced"
+        return params
+
+    def _train(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, objective: str) -> Any:
+        import lightgbm as lgb
+
+        cat = [i for i, f in enumerate(self.features_) if f in self.categories_]
+        constraints = [int(self.monotone_.get(f, 0)) for f in self.features_]
+        data = lgb.Dataset(x, label=y, weight=w, categorical_feature=cat or "auto",
+                           feature_name=[f"f{i}" for i in range(x.shape[1])], free_raw_data=True)
+        return lgb.train(self._params(objective, constraints), data, num_boost_round=self.n_estimators)
+
+    # -- fitting ----------------------------------------------------------------
+
+    def fit(self, X: pd.DataFrame, y: Any, *, sample_weight: Any = None) -> Self:
+        """Fit on answered invitations.
+
+        Parameters
+        ----------
+        X
+            Feature frame (e.g. rows of :func:`cxlab.features.invitation_features`
+            with a score).
+        y
+            Scores on ``scale`` (no missing values).
+        sample_weight
+            Optional weights per row (e.g. inverse response probabilities, to
+            fit the invited population rather than respondents).
+        """
+        if self.scale not in SCALES:
+            raise InputDataError(f"SatisfactionModel: scale must be one of {', '.join(SCALES)}; got {self.scale!r}.")
+        if not isinstance(X, pd.DataFrame):
+            raise InputDataError("SatisfactionModel.fit: X must be a pandas DataFrame of features.")
+        scores = np.asarray(y, dtype=float)
+        low, high = SCALES[self.scale]
+        if len(scores) != len(X) or np.isnan(scores).any() or ((scores < low) | (scores > high)).any():
+            raise InputDataError(
+                f"SatisfactionModel.fit: y must hold one {self.scale} score ({low}-{high}) per row of X, "
+                "with no missing value; fit on respondents only."
+            )
+        label = satisfied(scores, self.scale)
+        if len(np.unique(label)) < 2:
+            raise InputDataError(
+                "SatisfactionModel.fit: every answer is on the same side of the satisfied "
+                f"threshold ({len(label):,} answers); a model of P(satisfied) needs both."
+            )
+        self.features_ = list(self.features) if self.features is not None else model_features(X)
+        self.categories_ = {
+            f: [str(v) for v in X[f].astype("string").dropna().unique()]
+            for f in self.features_ if is_categorical(X[f])
+        }
+        mono = DEFAULT_MONOTONE if self.monotone == "default" else (self.monotone or {})
+        self.monotone_ = {f: int(v) for f, v in mono.items() if f in self.features_ and f not in self.categories_}
+        x = self._matrix(X)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        self.calibration_ = None
+        if self.calibration_folds > 1:
+            raw = np.empty(len(x))
+            ids = fold_ids(len(x), self.calibration_folds, self.random_state)
+            for k in range(self.calibration_folds):
+                tr, te = ids != k, ids == k
+                booster = self._train(x[tr], label[tr], None if w is None else w[tr], "binary")
+                raw[te] = booster.predict(x[te])
+            from sklearn.isotonic import IsotonicRegression
+
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, label, sample_weight=w)
+            self.calibration_ = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+        self.booster_ = self._train(x, label, w, "binary")
+        self.score_booster_ = self._train(x, scores, w, "regression")
+        self.base_rate_ = float(np.average(label, weights=w))
+        self.n_features_in_ = len(self.features_)
+        logger.info("SatisfactionModel: fit on %d answers, %d features", len(x), len(self.features_))
+        return self
+
+    # -- prediction -------------------------------------------------------------
+
+    def _calibrate(self, raw: np.ndarray) -> np.ndarray:
+        if self.calibration_ is None:
+            return raw
+        return np.interp(raw, self.calibration_["x"], self.calibration_["y"])
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """``(n, 2)`` array: P(not satisfied), P(satisfied), calibrated."""
+        check_is_fitted(self, "booster_")
+        p = self._calibrate(np.asarray(self.booster_.predict(self._matrix(X))))
+        return np.column_stack([1 - p, p])
+
+    def predict_satisfied(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(satisfied) per row."""
+        return self.predict_proba(X)[:, 1]
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """1 where P(satisfied) >= 0.5, else 0."""
+        return (self.predict_satisfied(X) >= 0.5).astype(int)
+
+    def expected_score(self, X: pd.DataFrame) -> np.ndarray:
+        """Expected score on the model's scale, clipped to its range."""
+        check_is_fitted(self, "score_booster_")
+        low, high = SCALES[self.scale]
+        return np.clip(self.score_booster_.predict(self._matrix(X)), low, high)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """SHAP values (Lundberg et al. 2020, TreeSHAP) of the raw log-odds per feature.
+
+        Columns: one per feature plus ``bias`` (the expected log-odds); the row
+        sums equal the uncalibrated log-odds. Computed by LightGBM
+        (``pred_contrib=True``), no extra dependency.
+        """
+        check_is_fitted(self, "booster_")
+        values = np.asarray(self.booster_.predict(self._matrix(X), pred_contrib=True))
+        return pd.DataFrame(values, columns=[*self.features_, "bias"], index=X.index)
+
+    def evaluate(self, X: pd.DataFrame, y: Any, *, bins: int = 10) -> dict[str, object]:
+        """AUC, log-loss, Brier score, ECE and calibration curve on held-out answers."""
+        label = satisfied(np.asarray(y, dtype=float), self.scale)
+        return evaluate_probabilities(label, self.predict_satisfied(X), bins)
