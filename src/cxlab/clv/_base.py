@@ -16,9 +16,11 @@ from typing import Any
 
 import narwhals as nw
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
 from cxlab.exceptions import ConvergenceError, InputDataError
 
@@ -121,14 +123,42 @@ class Tuples:
     weight: FloatArray
 
 
+def unique_inverse(values: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
+    """Sorted distinct values and the index of each input in them."""
+    uniq, inverse = np.unique(values, return_inverse=True)
+    return uniq, inverse.ravel()
+
+
+def unique_rows_inverse(*columns: FloatArray) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Distinct rows of equal-length columns: one representative position per
+    distinct row and, for every row, the number of its distinct row.
+
+    Hash-based (``pandas.factorize``, linear time) and column by column, with
+    the combined key re-factorized at each step so that it never overflows.
+    """
+    n = columns[0].size
+    key = np.zeros(n, dtype=np.int64)
+    n_keys = 1
+    for col in columns:
+        code, uniq = pd.factorize(col)
+        key, keys = pd.factorize(key * np.int64(uniq.size) + code)
+        n_keys = keys.size
+    first = np.empty(n_keys, dtype=np.intp)
+    # numpy assigns repeated indices in order, so the last write wins: reverse to keep the first
+    first[key[::-1]] = np.arange(n - 1, -1, -1)
+    return first, key.astype(np.intp, copy=False)
+
+
 def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: FloatArray) -> Tuples:
     """Collapse rows to distinct ``(x, t_x, T)`` tuples, summing their weights."""
-    keys = np.stack([x, t_x, big_t], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    w = np.bincount(inverse.ravel(), weights=weight, minlength=uniq.shape[0])
+    first, inverse = unique_rows_inverse(x, t_x, big_t)
+    w = np.bincount(inverse, weights=weight, minlength=first.size)
     keep = w > 0
-    u = uniq[keep]
-    return Tuples(u[:, 0].copy(), u[:, 1].copy(), u[:, 2].copy(), w[keep])
+    idx, w = first[keep], w[keep]
+    # sorted, so that a fit does not depend on the order of the input rows
+    order = np.lexsort((big_t[idx], t_x[idx], x[idx]))
+    idx, w = idx[order], w[order]
+    return Tuples(x[idx], t_x[idx], big_t[idx], w)
 
 
 @dataclass(frozen=True)
@@ -175,14 +205,10 @@ def fit_log_params(
     best: Any = None
     messages: list[str] = []
     for start in starts:
-        res = minimize(
-            neg,
-            np.asarray(start, dtype=np.float64),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
-            options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9, "maxcor": 20},
-        )
+        # a 4-parameter problem gains nothing from BLAS threads, and threads that
+        # spin on a busy machine slow each L-BFGS-B step down by orders of magnitude
+        with threadpool_limits(limits=1, user_api="blas"):
+            res = _minimize(neg, start, max_iter=max_iter, tol=tol)
         grad_norm = float(np.max(np.abs(res.jac))) if np.all(np.isfinite(res.jac)) else np.inf
         ok = np.isfinite(res.fun) and (res.success or grad_norm < 1e-5)
         logger.debug("%s: start %s -> %s (%s, |grad| %.2e)", who, start, res.x, res.message, grad_norm)
@@ -208,6 +234,17 @@ def fit_log_params(
     ll, _ = loglik_and_grad(theta)
     se = _delta_method_se(loglik_and_grad, theta)
     return FitResult(np.exp(theta), float(ll), se, int(best.nit))
+
+
+def _minimize(neg: Objective, start: FloatArray, *, max_iter: int, tol: float) -> Any:
+    return minimize(
+        neg,
+        np.asarray(start, dtype=np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
+        options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9, "maxcor": 20},
+    )
 
 
 def _delta_method_se(loglik_and_grad: Objective, theta: FloatArray) -> FloatArray:

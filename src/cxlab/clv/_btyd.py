@@ -51,8 +51,20 @@ class PurchaseModel(BaseEstimator):
 
     # -- to implement ---------------------------------------------------------------
     @staticmethod
+    def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:
+        """Index structures reused by every likelihood evaluation of one fit."""
+        return None
+
+    @staticmethod
+    def _total(
+        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any
+    ) -> tuple[float, FloatArray]:
+        """Weighted total log-likelihood and its gradient in the natural parameters."""
+        raise NotImplementedError
+
+    @staticmethod
     def _rows(
-        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool
+        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool, prep: Any = None
     ) -> tuple[FloatArray, FloatArray | None]:
         raise NotImplementedError
 
@@ -102,13 +114,13 @@ class PurchaseModel(BaseEstimator):
         return self
 
     def _fit_tuples(self, tuples: Tuples) -> FitResult:
+        prep = self._prepare(tuples.x, tuples.t_x, tuples.T, tuples.weight)
+
         def objective(theta: FloatArray) -> tuple[float, FloatArray]:
             p = np.exp(theta)
             with np.errstate(all="ignore"):
-                ll, g = self._rows(p, tuples.x, tuples.t_x, tuples.T, grad=True)
-            assert g is not None
-            total = float(tuples.weight @ ll)
-            grad_log = (tuples.weight @ g) * p
+                total, g = self._total(p, tuples.x, tuples.t_x, tuples.T, tuples.weight, prep)
+            grad_log = g * p
             if not np.all(np.isfinite(grad_log)):
                 return -np.inf, np.zeros_like(theta)
             return total, grad_log

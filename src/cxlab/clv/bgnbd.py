@@ -17,12 +17,20 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
-from cxlab.clv._base import FloatArray
+from numpy.typing import NDArray
+
+from cxlab.clv._base import FloatArray, unique_inverse
 from cxlab.clv._btyd import PurchaseModel
 
 
 def _bgnbd_rows(
-    p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool
+    p: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    *,
+    grad: bool,
+    prep: tuple[FloatArray, NDArray[np.intp]] | None = None,
 ) -> tuple[FloatArray, FloatArray | None]:
     """Per-row log-likelihood (eq. 6) and, optionally, its gradient in (r, alpha, a, b).
 
@@ -30,8 +38,7 @@ def _bgnbd_rows(
     distinct ``x`` and gathered, which keeps a fit on a million rows cheap.
     """
     r, alpha, a, b = p
-    ux, inv = np.unique(x, return_inverse=True)
-    inv = inv.ravel()
+    ux, inv = prep if prep is not None else unique_inverse(x)
     pos = ux > 0
     lb_ab = betaln(a, b)
     c1 = (gammaln(r + ux) - gammaln(r) + r * np.log(alpha))[inv]
@@ -59,6 +66,51 @@ def _bgnbd_rows(
     inv_bx1[pos] = 1.0 / (b + ux[pos] - 1.0)
     d_b = common - digamma(b) + digamma(b + ux)[inv] - w3 * inv_bx1[inv]
     return ll, np.stack([d_r, d_alpha, d_a, d_b], axis=1)
+
+
+def _bgnbd_total(
+    p: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    w: FloatArray,
+    prep: tuple[FloatArray, NDArray[np.intp], FloatArray],
+) -> tuple[float, FloatArray]:
+    """Weighted total of eq. (6) and its gradient in (r, alpha, a, b), for fitting.
+
+    Same algebra as :func:`_bgnbd_rows`, but the parts that depend on ``x``
+    only are summed once per distinct ``x`` (with the weights summed per ``x``),
+    and the per-row work is a handful of vector operations.
+    """
+    r, alpha, a, b = p
+    ux, inv, w_x = prep
+    pos = ux > 0
+    lb_ab = betaln(a, b)
+    c2u = betaln(a, b + ux) - lb_ab
+    c3u = np.full(ux.shape, -np.inf)
+    c3u[pos] = betaln(a + 1.0, b + ux[pos] - 1.0) - lb_ab
+    rx = r + x
+    log_at = np.log(alpha + big_t)
+    log_atx = np.log(alpha + t_x)
+    a2 = c2u[inv] - rx * log_at
+    d = c3u[inv] - rx * log_atx - a2  # a3 - a2, -inf for x = 0
+    e = np.exp(-np.abs(d))
+    lse = a2 + np.maximum(d, 0.0) + np.log1p(e)
+    w3 = np.where(d > 0, 1.0, e) / (1.0 + e)
+    sw = float(w.sum())
+    c1u = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+    total = float(w_x @ c1u + w @ lse)
+    ww3 = w * w3
+    psi_abx = digamma(a + b + ux)
+    common = digamma(a + b) - psi_abx
+    inv_bx1 = np.zeros(ux.shape)
+    inv_bx1[pos] = 1.0 / (b + ux[pos] - 1.0)
+    g_r = w_x @ (digamma(r + ux) - digamma(r)) + sw * np.log(alpha) - w @ log_at - ww3 @ (log_atx - log_at)
+    inv_at = 1.0 / (alpha + big_t)
+    g_alpha = sw * r / alpha - (w * rx) @ inv_at - (ww3 * rx) @ (1.0 / (alpha + t_x) - inv_at)
+    g_a = w_x @ common + ww3.sum() / a
+    g_b = w_x @ (common - digamma(b) + digamma(b + ux)) - ww3 @ inv_bx1[inv]
+    return total, np.array([g_r, g_alpha, g_a, g_b])
 
 
 _A_NEAR_ONE = 1e-5
@@ -138,10 +190,21 @@ class BetaGeo(PurchaseModel):
     _base_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
 
     @staticmethod
+    def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:
+        ux, inv = unique_inverse(x)
+        return ux, inv, np.bincount(inv, weights=w, minlength=ux.size)
+
+    @staticmethod
+    def _total(
+        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any
+    ) -> tuple[float, FloatArray]:
+        return _bgnbd_total(p, x, t_x, big_t, w, prep)
+
+    @staticmethod
     def _rows(
-        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool
+        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool, prep: Any = None
     ) -> tuple[FloatArray, FloatArray | None]:
-        return _bgnbd_rows(p, x, t_x, big_t, grad=grad)
+        return _bgnbd_rows(p, x, t_x, big_t, grad=grad, prep=None if prep is None else prep[:2])
 
     def expected_purchases(self, t: float | FloatArray) -> FloatArray:
         """Expected repeat purchases of a new customer in ``(0, t]``: E[X(t)], eq. (7).

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import digamma, expit, gammaln, roots_legendre
 
-from cxlab.clv._base import FloatArray
+from cxlab.clv._base import FloatArray, unique_inverse, unique_rows_inverse
 from cxlab.clv._btyd import PurchaseModel
 from cxlab.clv._special import log1mexp, log_series_1_e_c
 
@@ -74,24 +74,37 @@ def _log_g(
     return lg, np.stack([d_r, d_alpha, d_s, d_beta], axis=1)
 
 
+def _pnbd_prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray | None = None) -> tuple[Any, ...]:
+    """Distinct ``(x, u)`` pairs (``u`` in ``{t_x, T}``) and distinct ``x``, with
+    inverses, and the weights summed per distinct ``x``."""
+    n = x.size
+    first, inv = unique_rows_inverse(np.concatenate([x, x]), np.concatenate([t_x, big_t]))
+    ux, xinv = unique_inverse(x)
+    w_x = np.bincount(xinv, weights=np.ones(n) if w is None else w, minlength=ux.size)
+    return first, inv[:n], inv[n:], ux, xinv, w_x
+
+
 def _pnbd_rows(
-    p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool
+    p: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    *,
+    grad: bool,
+    prep: tuple[Any, ...] | None = None,
 ) -> tuple[FloatArray, FloatArray | None]:
     """Per-row log-likelihood (FH05, section 2) and its gradient in (r, alpha, s, beta)."""
     r, alpha, s, beta = p
     # log G on the distinct (x, u) pairs, u in {t_x, T}
-    pairs = np.concatenate([np.stack([x, t_x], 1), np.stack([x, big_t], 1)])
-    upairs, inv = np.unique(pairs, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    lg_u, dg_u = _log_g(r, alpha, s, beta, upairs[:, 0], upairs[:, 1], grad=grad)
+    first, inv_t, inv_big, ux, xinv, _ = prep if prep is not None else _pnbd_prepare(x, t_x, big_t)
+    both_x, both_u = np.concatenate([x, x]), np.concatenate([t_x, big_t])
+    lg_u, dg_u = _log_g(r, alpha, s, beta, both_x[first], both_u[first], grad=grad)
     n = x.size
-    lg_t, lg_big = lg_u[inv[:n]], lg_u[inv[n:]]
+    lg_t, lg_big = lg_u[inv_t], lg_u[inv_big]
     # G(t_x) > G(T) unless t_x == T (or so close that they round equal): then D = 0
     has_gap = (t_x < big_t) & (lg_big < lg_t)
     log_q = np.where(has_gap, lg_big - lg_t, -np.inf)
     log_d = np.where(has_gap, lg_t + log1mexp(np.where(has_gap, log_q, -1.0)), -np.inf)
-    ux, xinv = np.unique(x, return_inverse=True)
-    xinv = xinv.ravel()
     k = gammaln(r + ux)[xinv] - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     log_at, log_bt = np.log(alpha + big_t), np.log(beta + big_t)
     p_term = -(r + x) * log_at - s * log_bt
@@ -104,7 +117,7 @@ def _pnbd_rows(
     w = np.exp(q_term - lse)
     q = np.exp(np.minimum(log_q, 0.0))
     denom = np.where(has_gap, -np.expm1(np.minimum(log_q, 0.0)), 1.0)
-    d_log_d = np.where(has_gap[:, None], (dg_u[inv[:n]] - q[:, None] * dg_u[inv[n:]]) / denom[:, None], 0.0)
+    d_log_d = np.where(has_gap[:, None], (dg_u[inv_t] - q[:, None] * dg_u[inv_big]) / denom[:, None], 0.0)
     d_k = np.stack(
         [
             digamma(r + ux)[xinv] - digamma(r) + np.log(alpha),
@@ -119,6 +132,51 @@ def _pnbd_rows(
     d_q[:, 2] += 1.0 / s
     g = d_k + (1.0 - w)[:, None] * d_p + w[:, None] * d_q
     return ll, g
+
+
+def _pnbd_total(
+    p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: tuple[Any, ...]
+) -> tuple[float, FloatArray]:
+    """Weighted total log-likelihood and gradient in (r, alpha, s, beta), for fitting.
+
+    Same algebra as :func:`_pnbd_rows`; weights are pushed onto the distinct
+    ``x`` values and ``(x, u)`` pairs so that no per-row gradient matrix is built.
+    """
+    r, alpha, s, beta = p
+    first, inv_t, inv_big, ux, xinv, w_x = prep
+    both_x, both_u = np.concatenate([x, x]), np.concatenate([t_x, big_t])
+    lg_u, dg_u = _log_g(r, alpha, s, beta, both_x[first], both_u[first], grad=True)
+    assert dg_u is not None
+    lg_t, lg_big = lg_u[inv_t], lg_u[inv_big]
+    has_gap = (t_x < big_t) & (lg_big < lg_t)
+    log_q = np.where(has_gap, lg_big - lg_t, -1.0)
+    log_d = np.where(has_gap, lg_t + log1mexp(log_q), -np.inf)
+    log_at, log_bt = np.log(alpha + big_t), np.log(beta + big_t)
+    p_term = -(r + x) * log_at - s * log_bt
+    q_term = np.log(s) + log_d
+    lse = np.logaddexp(p_term, q_term)
+    sw = float(w.sum())
+    total = float(
+        w_x @ gammaln(r + ux) + sw * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta)) + w @ lse
+    )
+    omega = np.exp(q_term - lse)
+    w_p = w * (1.0 - omega)
+    w_q = w * omega
+    g = np.array(
+        [
+            w_x @ digamma(r + ux) - sw * digamma(r) + sw * np.log(alpha) - w_p @ log_at,
+            sw * r / alpha - (w_p * (r + x)) @ (1.0 / (alpha + big_t)),
+            sw * np.log(beta) - w_p @ log_bt + w_q.sum() / s,
+            sw * s / beta - (w_p * s) @ (1.0 / (beta + big_t)),
+        ]
+    )
+    # d log D = (dG_t - q dG_T) / (1 - q), pushed onto the distinct (x, u) pairs
+    q = np.where(has_gap, np.exp(log_q), 0.0)
+    scale = np.where(has_gap, w_q / -np.expm1(log_q), 0.0)
+    coef = np.bincount(inv_t, weights=scale, minlength=lg_u.size) - np.bincount(
+        inv_big, weights=scale * q, minlength=lg_u.size
+    )
+    return total, g + coef @ dg_u
 
 
 def _one_minus_ratio_pow_over(k: FloatArray, log_ratio: FloatArray) -> FloatArray:
@@ -160,10 +218,20 @@ class ParetoNBD(PurchaseModel):
     _base_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
 
     @staticmethod
+    def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:
+        return _pnbd_prepare(x, t_x, big_t, w)
+
+    @staticmethod
+    def _total(
+        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any
+    ) -> tuple[float, FloatArray]:
+        return _pnbd_total(p, x, t_x, big_t, w, prep)
+
+    @staticmethod
     def _rows(
-        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool
+        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool, prep: Any = None
     ) -> tuple[FloatArray, FloatArray | None]:
-        return _pnbd_rows(p, x, t_x, big_t, grad=grad)
+        return _pnbd_rows(p, x, t_x, big_t, grad=grad, prep=prep)
 
     def _p_alive(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         p = self._p()
