@@ -2,8 +2,9 @@
 
 Every model here is fitted by maximum likelihood over the logarithms of its
 parameters (all of them are positive), with L-BFGS-B on an exact gradient,
-from several starting points. Standard errors come from the Hessian of the
-total log-likelihood (central differences of the exact gradient) mapped back
+from several starting points (screened with a few iterations each, then the
+best polished to convergence). Standard errors come from the Hessian of the
+total log-likelihood (finite differences of the exact gradient) mapped back
 to the papers' parameter space with the delta method.
 """
 
@@ -30,7 +31,8 @@ FloatArray = NDArray[np.float64]
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
 
 RFM_COLUMNS = ("frequency", "recency", "T")
-_LOG_BOUND = 25.0  # |log parameter| bound: keeps the optimizer in floating range
+_LOG_BOUND = 25.0
+_SCREEN_ITER = 5  # L-BFGS-B iterations per start before the best one is polished  # |log parameter| bound: keeps the optimizer in floating range
 
 
 def _examples(positions: NDArray[np.intp]) -> str:
@@ -188,8 +190,9 @@ def fit_log_params(
         Maps log-parameters to the total log-likelihood and its gradient with
         respect to the log-parameters.
     starts
-        Starting log-parameter vectors; each one gets a full L-BFGS-B run and
-        the best converged optimum is kept.
+        Starting log-parameter vectors. Each gets a few L-BFGS-B iterations
+        (screening); the screened points are then polished to convergence in
+        order of their log-likelihood until one converges.
     total_weight
         Sum of the weights; the optimizer sees the mean log-likelihood so that
         its tolerances do not depend on the number of customers.
@@ -202,28 +205,38 @@ def fit_log_params(
             return np.inf, np.zeros_like(theta)
         return -ll * scale, -g * scale
 
-    best: Any = None
+    # Multi-start with screening: a few L-BFGS-B steps from every start, then the
+    # most promising screened points are polished to convergence, in order of
+    # their log-likelihood, until one converges.
     messages: list[str] = []
-    for start in starts:
+    with threadpool_limits(limits=1, user_api="blas"):
         # a 4-parameter problem gains nothing from BLAS threads, and threads that
         # spin on a busy machine slow each L-BFGS-B step down by orders of magnitude
-        with threadpool_limits(limits=1, user_api="blas"):
-            res = _minimize(neg, start, max_iter=max_iter, tol=tol)
-        grad_norm = float(np.max(np.abs(res.jac))) if np.all(np.isfinite(res.jac)) else np.inf
-        ok = np.isfinite(res.fun) and (res.success or grad_norm < 1e-5)
-        logger.debug("%s: start %s -> %s (%s, |grad| %.2e)", who, start, res.x, res.message, grad_norm)
-        if not ok:
+        if len(starts) > 1:
+            screened = [_minimize(neg, np.asarray(s0, dtype=np.float64), max_iter=_SCREEN_ITER, tol=tol) for s0 in starts]
+            order = sorted(range(len(starts)), key=lambda i: float(np.nan_to_num(screened[i].fun, nan=np.inf)))
+            candidates = [screened[i].x for i in order]
+        else:
+            candidates = [np.asarray(starts[0], dtype=np.float64)]
+        best: Any = None
+        for x0 in candidates:
+            res = _minimize(neg, x0, max_iter=max_iter, tol=tol)
+            grad_norm = float(np.max(np.abs(res.jac))) if np.all(np.isfinite(res.jac)) else np.inf
+            ok = np.isfinite(res.fun) and (res.success or grad_norm < 1e-5)
+            logger.debug("%s: from %s -> %s (%s, |grad| %.2e)", who, x0, res.x, res.message, grad_norm)
+            if ok:
+                best = res
+                break
             messages.append(f"{res.message} (|grad| {grad_norm:.2e})")
-            continue
-        if best is None or res.fun < best.fun:
-            best = res
-    if best is None:
-        raise ConvergenceError(
-            f"{who}: the optimizer did not converge from any of {len(starts)} starts "
-            f"({'; '.join(messages[:3])}). Try more starts (n_starts), a larger max_iter, "
-            "or check that the data has repeat buyers."
-        )
-    theta = best.x
+        if best is None:
+            raise ConvergenceError(
+                f"{who}: the optimizer did not converge from any of {len(starts)} starts "
+                f"({'; '.join(messages[:3])}). Try more starts (n_starts), a larger max_iter, "
+                "or check that the data has repeat buyers."
+            )
+        theta = best.x
+        ll, _ = loglik_and_grad(theta)
+        se = _delta_method_se(loglik_and_grad, theta)
     if np.any(np.abs(theta) > _LOG_BOUND - 1e-3):
         logger.warning(
             "%s: a parameter reached the edge of its range (%s); the model may be "
@@ -231,8 +244,6 @@ def fit_log_params(
             who,
             np.exp(theta),
         )
-    ll, _ = loglik_and_grad(theta)
-    se = _delta_method_se(loglik_and_grad, theta)
     return FitResult(np.exp(theta), float(ll), se, int(best.nit))
 
 
@@ -250,19 +261,18 @@ def _minimize(neg: Objective, start: FloatArray, *, max_iter: int, tol: float) -
 def _delta_method_se(loglik_and_grad: Objective, theta: FloatArray) -> FloatArray:
     """Standard errors of ``exp(theta)`` from the observed information.
 
-    The Hessian of the total log-likelihood in log space is taken by central
-    differences of the exact gradient; at the optimum the gradient is zero, so
+    The Hessian of the total log-likelihood in log space is taken by forward
+    differences of the exact gradient (symmetrized); at the optimum the gradient is zero, so
     ``cov(p) = diag(p) cov(theta) diag(p)`` (delta method).
     """
     k = theta.size
-    h = 1e-5
+    h = 1e-6
+    g0 = loglik_and_grad(theta)[1]
     hess = np.empty((k, k))
     for j in range(k):
         step = np.zeros(k)
         step[j] = h
-        g_plus = loglik_and_grad(theta + step)[1]
-        g_minus = loglik_and_grad(theta - step)[1]
-        hess[:, j] = (g_plus - g_minus) / (2 * h)
+        hess[:, j] = (loglik_and_grad(theta + step)[1] - g0) / h
     hess = 0.5 * (hess + hess.T)
     try:
         cov = np.linalg.inv(-hess)

@@ -154,8 +154,9 @@ class BetaGeo(PurchaseModel):
     ----------
     n_starts : int, default 3
         Optimizer starts: the first at ``r = alpha = a = b = 1``, the others
-        random log-normal jitters of it drawn with ``random_state``. The best
-        converged optimum is kept.
+        random log-normal jitters of it drawn with ``random_state``. Each start
+        gets a few L-BFGS-B iterations; the best is then run to convergence
+        (the next best if it fails).
     max_iter : int, default 2000
         L-BFGS-B iteration limit per start.
     tol : float, default 1e-13

@@ -67,7 +67,8 @@ class GammaGamma(BaseEstimator):
     Parameters
     ----------
     n_starts : int, default 3
-        Optimizer starts (first at ``p = q = gamma = 1``; others random).
+        Optimizer starts (first at ``p = q = 1`` and ``gamma`` = mean spend; others
+        random jitters), screened then polished as in :class:`BetaGeo`.
     max_iter : int, default 2000
         L-BFGS-B iteration limit per start.
     tol : float, default 1e-13

@@ -194,7 +194,8 @@ class ParetoNBD(PurchaseModel):
     ----------
     n_starts : int, default 3
         Optimizer starts: the first at ``r = alpha = s = beta = 1``, the others
-        random log-normal jitters of it drawn with ``random_state``.
+        random log-normal jitters of it drawn with ``random_state``; each gets a
+        few L-BFGS-B iterations and the best is run to convergence.
     max_iter : int, default 2000
         L-BFGS-B iteration limit per start.
     tol : float, default 1e-13
