@@ -183,9 +183,9 @@ U: dict[str, UnitColumn] = {
             columns=("scale", "score"),
         ),
         UnitColumn("k_n", CONTACTS, lambda: nw.lit(1.0)),
-        UnitColumn("e_days", EVENT_DAYS, lambda: nw.lit(1.0)),
-        UnitColumn("e_day_share", EVENT_DAYS, lambda: 1.0 / _c("_days_in_month")),
-        UnitColumn("e_months", EVENT_DAYS, lambda: _c("_first_day_of_month")),
+        UnitColumn("e_days", EVENT_DAYS, lambda: _c("_days")),
+        UnitColumn("e_day_share", EVENT_DAYS, lambda: _c("_days") / _c("_days_in_month")),
+        UnitColumn("e_months", EVENT_DAYS, lambda: nw.lit(1.0)),
         UnitColumn("c_new", SIGNUPS, lambda: nw.lit(1.0)),
     )
 }

@@ -103,20 +103,30 @@ def source_rows(ctx: Context, source: Source, units: Sequence[UnitColumn]) -> nw
     if ctx.grain != "all":
         lf = lf.with_columns(truncate(nw.col(LOCAL), ctx.grain).alias(PERIOD))
     if source.days:
-        lf = lf.with_columns(nw.col(LOCAL).dt.truncate("1d").alias(_DAY))
-        lf = lf.select(*ctx.unit_keys, _DAY).unique()
-        month = nw.col(_DAY).dt.truncate("1mo")
-        lf = lf.with_columns(
-            days_in_month(nw.col(_DAY)).alias("_days_in_month"),
-            month.alias("_month"),
-        ).with_columns(
-            (nw.col(_DAY) == nw.col(_DAY).min().over(CUSTOMER, "_month", *ctx.by))
-            .cast(nw.Float64)
-            .alias("_first_day_of_month")
-        )
+        lf = _active_days(ctx, lf)
     if any(u.amount for u in units):
         lf = _with_amount(ctx, lf)
     return lf
+
+
+def _active_days(ctx: Context, lf: nw.LazyFrame) -> nw.LazyFrame:
+    """Reduce rows to distinct active days; at month grain or coarser, to months.
+
+    At month grain and coarser each output row is one customer-month with
+    ``_days`` active days and ``_days_in_month``; at finer grains one
+    customer-day (``_days`` = 1). Group-bys only: no window functions.
+    """
+    lf = lf.with_columns(nw.col(LOCAL).dt.truncate("1d").alias(_DAY))
+    lf = lf.select(*ctx.unit_keys, _DAY).unique()
+    if ctx.grain in ("day", "week"):
+        return lf.with_columns(
+            nw.lit(1.0).alias("_days"), nw.lit(1.0).alias("_days_in_month")
+        )
+    month = nw.col(_DAY).dt.truncate("1mo")
+    return lf.with_columns(month.alias("_month")).group_by(*ctx.unit_keys, "_month").agg(
+        nw.len().cast(nw.Float64).alias("_days"),
+        days_in_month(nw.col(_DAY)).min().alias("_days_in_month"),
+    )
 
 
 def _with_amount(ctx: Context, lf: nw.LazyFrame) -> nw.LazyFrame:
@@ -174,17 +184,21 @@ def unit_frame(ctx: Context, units: Sequence[UnitColumn]) -> nw.LazyFrame:
     parts = []
     for key, own in by_source.items():
         lf = source_rows(ctx, sources[key], own)
-        mine = {u.name: u for u in own}
+        own_units = (
+            lf.select(*ctx.unit_keys, *(u.row().cast(nw.Float64).alias(u.name) for u in own))
+            .group_by(*ctx.unit_keys)
+            .agg(*(nw.col(u.name).sum() for u in own))
+        )
+        if len(by_source) == 1:
+            return own_units
+        mine = {u.name for u in own}
         parts.append(
-            lf.select(
+            own_units.select(
                 *ctx.unit_keys,
-                *(
-                    (mine[n].row() if n in mine else nw.lit(0.0)).cast(nw.Float64).alias(n)
-                    for n in names
-                ),
+                *(nw.col(n) if n in mine else nw.lit(0.0).alias(n) for n in names),
             )
         )
-    rows = parts[0] if len(parts) == 1 else nw.concat(parts, how="vertical")
+    rows = nw.concat(parts, how="vertical")
     return rows.group_by(*ctx.unit_keys).agg(*(nw.col(n).sum() for n in names))
 
 
