@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--customers-bg", type=int, default=1_000_000)
     ap.add_argument("--customers-pareto", type=int, default=100_000)
     ap.add_argument("--orders", type=int, default=10_000_000)
-    ap.add_argument("--repeats", type=int, default=2, help="runs per library and case; the fastest counts")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per library and case; the fastest counts")
     ap.add_argument("--spark", action="store_true", help="also time raw orders -> fit on Spark local[2]")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "clv.json")
     args = ap.parse_args(argv)

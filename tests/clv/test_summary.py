@@ -69,6 +69,10 @@ def test_same_summary_on_every_engine(engine: object, cdnow_orders: pd.DataFrame
     pd.testing.assert_frame_equal(
         tuples, distinct_tuples(cdnow_rfm), check_dtype=False, atol=1e-12
     )
+    # and so the same parameters from every engine's summary
+    reference = BetaGeo().fit(cdnow_rfm)
+    from_engine = BetaGeo().fit(tuples, sample_weight=tuples["weight"])
+    assert from_engine.params_ == pytest.approx(reference.params_, rel=1e-9)
 
 
 def test_day_number_is_exact_across_leap_years() -> None:
