@@ -31,8 +31,8 @@ FloatArray = NDArray[np.float64]
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
 
 RFM_COLUMNS = ("frequency", "recency", "T")
-_LOG_BOUND = 25.0
-_SCREEN_ITER = 5  # L-BFGS-B iterations per start before the best one is polished  # |log parameter| bound: keeps the optimizer in floating range
+_LOG_BOUND = 25.0  # |log parameter| bound: keeps the optimizer in floating range
+_SCREEN_ITER = 5  # L-BFGS-B iterations per start before the best one is polished
 
 
 def _examples(positions: NDArray[np.intp]) -> str:
@@ -213,7 +213,9 @@ def fit_log_params(
         # a 4-parameter problem gains nothing from BLAS threads, and threads that
         # spin on a busy machine slow each L-BFGS-B step down by orders of magnitude
         if len(starts) > 1:
-            screened = [_minimize(neg, np.asarray(s0, dtype=np.float64), max_iter=_SCREEN_ITER, tol=tol) for s0 in starts]
+            screened = [
+                _minimize(neg, np.asarray(s0, dtype=np.float64), max_iter=_SCREEN_ITER, tol=tol) for s0 in starts
+            ]
             order = sorted(range(len(starts)), key=lambda i: float(np.nan_to_num(screened[i].fun, nan=np.inf)))
             candidates = [screened[i].x for i in order]
         else:

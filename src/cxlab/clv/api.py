@@ -59,7 +59,8 @@ def model_from_params(params: dict[str, Any]) -> Any:
         raise InputDataError(f"params.json: 'params' must have {', '.join(names)}; missing {', '.join(missing)}.")
     est.params_ = {k: float(given[k]) for k in names}
     est.log_likelihood_ = float(params.get("log_likelihood", np.nan))
-    est.standard_errors_ = {k: float(v) if v is not None else np.nan for k, v in params.get("standard_errors", {}).items()}
+    errors = params.get("standard_errors", {})
+    est.standard_errors_ = {k: float(v) if v is not None else np.nan for k, v in errors.items()}
     est.n_customers_ = float(params.get("n_customers", np.nan))
     return est
 
@@ -211,7 +212,10 @@ def score(
     df = collect_pandas(summary)
     purchase = model_from_params(params)
     unit = str(params.get("time_unit", "W"))
-    out = pd.DataFrame({"customer_id": df["customer_id"]}) if "customer_id" in df.columns else pd.DataFrame(index=df.index)
+    if "customer_id" in df.columns:
+        out = pd.DataFrame({"customer_id": df["customer_id"]})
+    else:
+        out = pd.DataFrame(index=df.index)
     out["p_alive"] = purchase.probability_alive(df)
     out["expected_purchases"] = purchase.conditional_expected_purchases(df, t=float(horizon))
     if spend is not None:

@@ -37,7 +37,9 @@ def _per_customer_counts(
     names = nf.collect_schema().names()
     missing = [c for c in (customer_id_col, ts_col) if c not in names]
     if missing:
-        raise InputDataError(f"churn_features: {prefix} must have columns {customer_id_col}, {ts_col}; missing {', '.join(missing)}.")
+        raise InputDataError(
+            f"churn_features: {prefix} must have columns {customer_id_col}, {ts_col}; missing {', '.join(missing)}."
+        )
     day = day_number(nw.col(ts_col))
     return (
         nf.select(nw.col(customer_id_col).alias("customer_id"), day.alias("_d"))
@@ -88,7 +90,10 @@ def churn_features(
     names = nf.collect_schema().names()
     missing = [k for k in (customer_id_col, datetime_col, monetary_value_col) if k not in names]
     if missing:
-        raise InputDataError(f"churn_features: orders must have {customer_id_col}, {datetime_col}, {monetary_value_col}; missing {', '.join(missing)}.")
+        raise InputDataError(
+            f"churn_features: orders must have {customer_id_col}, {datetime_col}, {monetary_value_col}; "
+            f"missing {', '.join(missing)}."
+        )
     late = "promised_ts" in names and "delivered_ts" in names
     cols = [
         nw.col(customer_id_col).alias("customer_id"),

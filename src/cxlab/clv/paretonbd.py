@@ -78,10 +78,11 @@ def _pnbd_prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArr
     """Distinct ``(x, u)`` pairs (``u`` in ``{t_x, T}``) and distinct ``x``, with
     inverses, and the weights summed per distinct ``x``."""
     n = x.size
-    first, inv = unique_rows_inverse(np.concatenate([x, x]), np.concatenate([t_x, big_t]))
+    both_x, both_u = np.concatenate([x, x]), np.concatenate([t_x, big_t])
+    first, inv = unique_rows_inverse(both_x, both_u)
     ux, xinv = unique_inverse(x)
     w_x = np.bincount(xinv, weights=np.ones(n) if w is None else w, minlength=ux.size)
-    return first, inv[:n], inv[n:], ux, xinv, w_x
+    return first, inv[:n], inv[n:], ux, xinv, w_x, both_x[first], both_u[first]
 
 
 def _pnbd_rows(
@@ -96,9 +97,10 @@ def _pnbd_rows(
     """Per-row log-likelihood (FH05, section 2) and its gradient in (r, alpha, s, beta)."""
     r, alpha, s, beta = p
     # log G on the distinct (x, u) pairs, u in {t_x, T}
-    first, inv_t, inv_big, ux, xinv, _ = prep if prep is not None else _pnbd_prepare(x, t_x, big_t)
-    both_x, both_u = np.concatenate([x, x]), np.concatenate([t_x, big_t])
-    lg_u, dg_u = _log_g(r, alpha, s, beta, both_x[first], both_u[first], grad=grad)
+    if prep is None:
+        prep = _pnbd_prepare(x, t_x, big_t)
+    _, inv_t, inv_big, ux, xinv, _, pair_x, pair_u = prep
+    lg_u, dg_u = _log_g(r, alpha, s, beta, pair_x, pair_u, grad=grad)
     n = x.size
     lg_t, lg_big = lg_u[inv_t], lg_u[inv_big]
     # G(t_x) > G(T) unless t_x == T (or so close that they round equal): then D = 0
@@ -143,9 +145,8 @@ def _pnbd_total(
     ``x`` values and ``(x, u)`` pairs so that no per-row gradient matrix is built.
     """
     r, alpha, s, beta = p
-    first, inv_t, inv_big, ux, xinv, w_x = prep
-    both_x, both_u = np.concatenate([x, x]), np.concatenate([t_x, big_t])
-    lg_u, dg_u = _log_g(r, alpha, s, beta, both_x[first], both_u[first], grad=True)
+    _, inv_t, inv_big, ux, xinv, w_x, pair_x, pair_u = prep
+    lg_u, dg_u = _log_g(r, alpha, s, beta, pair_x, pair_u, grad=True)
     assert dg_u is not None
     lg_t, lg_big = lg_u[inv_t], lg_u[inv_big]
     has_gap = (t_x < big_t) & (lg_big < lg_t)
