@@ -96,3 +96,19 @@ def rows_table(ds: Dataset) -> pd.DataFrame:
             for name, t in ds.report.tables.items()
         ]
     )
+
+
+def orders_in_context(ds: Dataset) -> nw.LazyFrame:
+    """Orders with the customer's ``marketplace``, ``amount_reporting`` and ``local_ts``.
+
+    ``local_ts`` is the order time on the marketplace's wall clock, so that a
+    "purchase day" is the customer's day, not the UTC day.
+    """
+    from cxlab.engine import local_timestamp
+    from cxlab.metrics.periods import timezone_expr
+
+    customers = ds.table("customers").select("customer_id", "marketplace")
+    codes = customers.select("marketplace").unique().collect().to_pandas()["marketplace"].tolist()
+    orders = amount_in_reporting_currency(ds).join(customers, on="customer_id", how="inner")
+    orders = orders.with_columns(timezone_expr(codes, ds.marketplaces).alias("__tz"))
+    return local_timestamp(orders, "order_ts", "__tz", "local_ts").drop("__tz")
