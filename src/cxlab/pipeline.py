@@ -74,6 +74,72 @@ def _metrics_section(ds: Dataset, out: Path) -> Section:
     )
 
 
+def _clv_section(ds: Dataset, out: Path, *, horizon_weeks: int = 52) -> Section:
+    """BG/NBD + Gamma-Gamma per marketplace: a 26-week holdout check, then CLV."""
+    import datetime as dt
+
+    import narwhals as nw
+    import pandas as pd
+
+    from cxlab import clv
+    from cxlab.summary import orders_in_context
+
+    orders = ds.engine.materialize(orders_in_context(ds))
+    last = orders.select(nw.col("local_ts").max()).collect().item(0, 0).date()
+    calibration_end = last - dt.timedelta(weeks=26)
+    common = {"monetary_value_col": "amount_reporting", "day_col": "local_ts"}
+    check = clv.fit_from_orders(
+        orders.to_native(), observation_end=last, calibration_end=calibration_end, by="marketplace", **common
+    )
+    full = clv.fit_from_orders(orders.to_native(), observation_end=last, by="marketplace", **common)
+    holdout_rows, value_rows, scores = [], [], []
+    for checked, fitted in zip(check["groups"], full["groups"], strict=True):
+        market = fitted["marketplace"]
+        h = checked["holdout"]
+        holdout_rows.append({
+            "marketplace": market,
+            "actual_repeat_purchases": h["actual_total"],
+            "predicted": h["predicted_total"],
+            "error_pct": 100 * (h["predicted_total"] / h["actual_total"] - 1) if h["actual_total"] else None,
+        })
+        scored = clv.score_orders(
+            orders.filter(nw.col("marketplace") == market).to_native(), fitted["params"],
+            observation_end=last, horizon=horizon_weeks, spend=fitted["spend"], **common,
+        )
+        scored.insert(1, "marketplace", market)
+        scores.append(scored)
+        p = fitted["params"]["params"]
+        value_rows.append({
+            "marketplace": market,
+            "customers": len(scored),
+            "mean_p_alive": scored["p_alive"].mean(),
+            "expected_purchases": scored["expected_purchases"].mean(),
+            "mean_clv": scored["clv"].mean(),
+            "total_clv": scored["clv"].sum(),
+            "r": p["r"], "alpha": p["alpha"], "a": p["a"], "b": p["b"],
+        })
+    all_scores = pd.concat(scores, ignore_index=True)
+    ds.engine.write_parquet(ds.engine.from_pandas(all_scores), out / "clv_scores.parquet")
+    from cxlab.io import write_json_atomic
+
+    write_json_atomic(out / "clv.json", {"calibration": check, "fit": full})
+    holdout = pd.DataFrame(holdout_rows)
+    worst = holdout["error_pct"].abs().max()
+    return Section(
+        "Engagement and customer lifetime value",
+        lead=(
+            f"BG/NBD with Gamma-Gamma spend per marketplace. Fitted up to {calibration_end}, the model "
+            f"forecast the repeat purchases of the next 26 weeks within {worst:.0f}% in every marketplace; "
+            f"refitted on all data up to {last}, it gives each customer's P(alive) and "
+            f"{horizon_weeks}-week CLV in {ds.reporting_currency} (clv_scores.parquet)."
+        ),
+        tables=[
+            ("CLV and P(alive) by marketplace", pd.DataFrame(value_rows)),
+            (f"Holdout check: repeat purchases {calibration_end} to {last}", holdout),
+        ],
+    )
+
+
 def run_demo(
     *,
     customers: int,
@@ -95,6 +161,8 @@ def run_demo(
     sections = [_data_section(ds, summary)]
     say("computing metrics")
     sections.append(_metrics_section(ds, out))
+    say("fitting engagement models and CLV")
+    sections.append(_clv_section(ds, out))
     write_json_atomic(
         out / "summary.json",
         {**summary, "by_marketplace": summary["by_marketplace"].to_dict(orient="records")},
