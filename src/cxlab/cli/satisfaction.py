@@ -1,0 +1,119 @@
+"""``cxlab satisfaction fit|estimate|drivers``."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxlab.cli._common import ConfigOpt, EngineChoice, EngineOpt, echo_frame, err_console, handle_errors, load, out_console
+
+sat_app = typer.Typer(
+    help="Satisfaction: calibrated predictions, drivers, and population CSAT/NPS corrected for non-response.",
+    no_args_is_help=True,
+)
+
+#: Columns of ``estimate`` output, as documented (``reason`` says why a value is missing or flagged).
+ESTIMATE_COLUMNS = (
+    "scale", "method", "estimate", "ci_low", "ci_high", "n_invited", "n_responded", "effective_n", "reason",
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sat_app, name="satisfaction")
+
+
+class Method(str, Enum):
+    naive = "naive"
+    poststrat = "poststrat"
+    ipw = "ipw"
+    aipw = "aipw"
+
+
+class Target(str, Enum):
+    invited = "invited"
+    orders = "orders"
+
+
+class TextFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@sat_app.command("fit")
+@handle_errors
+def fit(
+    data: Annotated[Path, typer.Argument(help="Dataset folder with surveys and orders.")],
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Model folder (LightGBM text models + JSON, no pickle).")] = Path("satisfaction-model"),
+    holdout: Annotated[float, typer.Option(min=0.05, max=0.5, help="Share of customers held out for the evaluation.")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Random seed of the split and the model.")] = 0,
+    engine: EngineOpt = EngineChoice.duckdb,
+    config: ConfigOpt = None,
+) -> None:
+    """Fit P(satisfied) per survey scale, calibrated on held-out folds; write OUT/evaluation.json."""
+    from cxlab import satisfaction
+
+    ds = load(data, engine, config)
+    with err_console.status("fitting satisfaction models"):
+        evaluation = satisfaction.fit(
+            ds.tables, out, reporting_currency=ds.reporting_currency, holdout=holdout, random_state=seed
+        )
+    for scale, e in evaluation["scales"].items():
+        err_console.print(
+            f"{scale}: AUC {e['auc']:.3f}, log-loss {e['log_loss']:.3f}, Brier {e['brier']:.3f}, "
+            f"ECE {e['ece']:.3f} on {e['n_test']:,} held-out answers",
+            highlight=False,
+        )
+    out_console.print(str(out / "evaluation.json"))
+
+
+@sat_app.command("estimate")
+@handle_errors
+def estimate(
+    data: Annotated[Path, typer.Argument(help="Dataset folder with surveys and orders.")],
+    method: Annotated[Method, typer.Option(help="naive (respondents only), poststrat, ipw or aipw (doubly robust).")] = Method.aipw,
+    by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Segment column (e.g. marketplace); repeat for several.")] = None,
+    target: Annotated[Target, typer.Option(help="Population: all invited, or all orders in the data.")] = Target.invited,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-fitting folds of aipw.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed of the folds and learners.")] = 0,
+    fmt: Annotated[TextFormat, typer.Option("--format", "-f", help="table, csv or json.")] = TextFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help="Write the result to FILE.")] = None,
+    engine: EngineOpt = EngineChoice.duckdb,
+    config: ConfigOpt = None,
+) -> None:
+    """Population CSAT (share in [0, 1]) and NPS ([-100, 100]) with 95% intervals, per segment."""
+    from cxlab import satisfaction
+
+    ds = load(data, engine, config)
+    result = satisfaction.estimate(
+        ds.tables,
+        method=method.value,
+        by=tuple(by or ()),
+        target=target.value,
+        reporting_currency=ds.reporting_currency,
+        folds=folds,
+        random_state=seed,
+    )
+    columns = [*(by or ()), *(c for c in ESTIMATE_COLUMNS if c in result.columns)]
+    echo_frame(result[columns], fmt.value, out)
+
+
+@sat_app.command("drivers")
+@handle_errors
+def drivers(
+    model: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder written by 'cxlab satisfaction fit'.")],
+    by: Annotated[str | None, typer.Option(help="Explain per value of this column, e.g. marketplace.")] = None,
+    top: Annotated[int, typer.Option(min=1, max=50, help="Drivers per scale (and segment).")] = 5,
+    fmt: Annotated[TextFormat | None, typer.Option("--format", "-f", help="table, csv or json; default: one sentence per driver.")] = None,
+) -> None:
+    """What drives satisfaction: ranked features, their direction, in points of CSAT/NPS."""
+    from cxlab import satisfaction
+
+    result = satisfaction.drivers(model, by=by, top=top)
+    if fmt is None:
+        out_console.print(satisfaction.drivers_text(result), highlight=False)
+    else:
+        echo_frame(result, fmt.value, None)
