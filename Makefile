@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[spark,serve,dev,bench]"
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps balance==0.23.0
 	@touch $(BENCH_STAMP)
 
 demo: $(STAMP)
