@@ -19,8 +19,10 @@ RESULTS = HERE / "results"
 
 
 def _rows(payload: object) -> list[dict]:
-    if isinstance(payload, dict) and isinstance(payload.get("table"), list):
-        return payload["table"]
+    if isinstance(payload, dict):
+        for key in ("table", "results", "rows"):
+            if isinstance(payload.get(key), list) and all(isinstance(r, dict) for r in payload[key]):
+                return payload[key]
     if isinstance(payload, list):
         return [r for r in payload if isinstance(r, dict)]
     flat: list[dict] = []
