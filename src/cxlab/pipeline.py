@@ -120,11 +120,25 @@ def _clv_section(ds: Dataset, out: Path, *, horizon_weeks: int = 52) -> Section:
         })
     all_scores = pd.concat(scores, ignore_index=True)
     ds.engine.write_parquet(ds.engine.from_pandas(all_scores), out / "clv_scores.parquet")
-    from cxlab.io import write_json_atomic
-
-    write_json_atomic(out / "clv.json", {"calibration": check, "fit": full})
     holdout = pd.DataFrame(holdout_rows)
     worst = holdout["error_pct"].abs().max()
+    from cxlab.clv.churn import churn_risk
+
+    churn = churn_risk(
+        orders.to_native(),
+        cutoff=last - dt.timedelta(days=90),
+        horizon_days=90,
+        events=ds.tables["events"].to_native() if "events" in ds.tables else None,
+        contacts=ds.tables["contacts"].to_native() if "contacts" in ds.tables else None,
+        monetary_value_col="amount_reporting",
+    )
+    churn_table = pd.DataFrame([
+        {"score": "LightGBM on behaviour (recency, frequency, spend, events, contacts, deliveries, tenure)",
+         "auc": churn.auc_lightgbm},
+        {"score": "BG/NBD 1 - P(alive)", "auc": churn.auc_p_alive},
+        {"score": "BG/NBD expected purchases in the window (lower = riskier)", "auc": churn.auc_bgnbd_expected},
+    ])
+    write_json_atomic(out / "clv.json", {"calibration": check, "fit": full, "churn": churn.to_dict()})
     return Section(
         "Engagement and customer lifetime value",
         lead=(
@@ -136,6 +150,11 @@ def _clv_section(ds: Dataset, out: Path, *, horizon_weeks: int = 52) -> Section:
         tables=[
             ("CLV and P(alive) by marketplace", pd.DataFrame(value_rows)),
             (f"Holdout check: repeat purchases {calibration_end} to {last}", holdout),
+            (
+                f"Churn risk: no purchase in the 90 days after {last - dt.timedelta(days=90)} "
+                f"({churn.n_test:,} customers, {churn.churn_rate_test:.0%} churned), AUC on the same split",
+                churn_table,
+            ),
         ],
     )
 

@@ -44,7 +44,7 @@ def _per_customer_counts(
     return (
         nf.select(nw.col(customer_id_col).alias("customer_id"), day.alias("_d"))
         .filter(nw.col("_d") <= cutoff)
-        .with_columns(nw.when(nw.col("_d") > cutoff - window_days).then(1).otherwise(0).alias("_recent"))
+        .with_columns(nw.when(nw.col("_d") > cutoff - window_days).then(1.0).otherwise(0.0).alias("_recent"))
         .group_by("customer_id")
         .agg(
             nw.len().alias(f"n_{prefix}"),
@@ -102,9 +102,9 @@ def churn_features(
     ]
     if late:
         is_late = ~nw.col("delivered_ts").is_null() & (nw.col("delivered_ts") > nw.col("promised_ts"))
-        cols.append(nw.when(is_late).then(1).otherwise(0).alias("_late"))
+        cols.append(nw.when(is_late).then(1.0).otherwise(0.0).alias("_late"))
     base = nf.select(*cols).filter(nw.col("_d") <= c)
-    base = base.with_columns(nw.when(nw.col("_d") > c - window_days).then(1).otherwise(0).alias("_recent"))
+    base = base.with_columns(nw.when(nw.col("_d") > c - window_days).then(1.0).otherwise(0.0).alias("_recent"))
     aggs = [
         nw.col("_d").max().alias("_last"),
         nw.col("_d").n_unique().alias("_days"),
