@@ -30,7 +30,11 @@ EXPLAIN_ROWS = 20_000
 
 
 def _collect(lf: nw.LazyFrame) -> pd.DataFrame:
-    return lf.collect().to_pandas()
+    """Collect rows in a fixed order, so that folds and splits (and so the
+    estimates) are the same on every engine, whatever order it returns rows in."""
+    frame = lf.collect().to_pandas()
+    keys = [k for k in ("survey_id", "order_id", "customer_id") if k in frame.columns]
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True) if keys else frame
 
 
 def fit(
