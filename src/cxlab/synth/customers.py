@@ -112,6 +112,7 @@ def draw_customers(
         np.asarray(coef.segment)[segment]
         + coef.per_age_band * (age_band - 2.0)
         + coef.prime * prime
+        + np.asarray(coef.device)[device]
         + rng.normal(0.0, coef.customer_sd, size=n)
     )
     return Customers(
