@@ -20,8 +20,10 @@ from __future__ import annotations
 from cxlab.engine._base import ENGINES, Engine, EngineName, get_engine
 from cxlab.engine.primitives import (
     coerce,
+    days_per_group,
     epoch_seconds,
     local_timestamp,
+    materialize,
 )
 
 __all__ = [
@@ -29,7 +31,9 @@ __all__ = [
     "Engine",
     "EngineName",
     "coerce",
+    "days_per_group",
     "epoch_seconds",
     "get_engine",
     "local_timestamp",
+    "materialize",
 ]

@@ -1,15 +1,19 @@
-"""Row-level primitives implemented per engine.
+"""Row-level primitives (and one aggregate) implemented per engine.
 
 Narwhals does not convert time zones on DuckDB or Spark, has no portable epoch,
 and its casts either fail or differ between engines when a string cannot be
-parsed. These few operations are therefore written natively for each engine,
-behind one signature, and tested for equality across engines
-(``tests/engine/test_primitives.py``). Everything else stays in Narwhals.
+parsed; its distinct counts are slow on DuckDB. These few operations are
+therefore written natively for each engine, behind one signature, and tested
+for equality across engines (``tests/engine/``). Everything else stays in
+Narwhals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+import functools
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 import narwhals as nw
@@ -51,6 +55,132 @@ def _duck_with(lf: nw.LazyFrame, exprs: dict[str, str]) -> nw.LazyFrame:
         star += " REPLACE (" + ", ".join(f"{exprs[c]} AS {_q(c)}" for c in existing) + ")"
     select = ", ".join([star] + [f"{exprs[c]} AS {_q(c)}" for c in new])
     return nw.from_native(rel.project(select))
+
+
+#: UTC window in which DuckDB local time comes from offset tables (outside it,
+#: and for zones ICU does not know, ``timezone()`` runs per row).
+_TZ_WINDOW = (dt.datetime(1970, 1, 1), dt.datetime(2100, 1, 1))
+
+Offsets = tuple[int, tuple[tuple[dt.datetime, int], ...]]
+
+
+def _icu_offset(ts: str) -> str:
+    """SQL: the UTC offset (microseconds) of zone ``z`` at naive UTC ``ts``."""
+    return f"epoch_us(timezone(z, {ts} AT TIME ZONE 'UTC')) - epoch_us({ts})"
+
+
+@functools.lru_cache(maxsize=64)
+def _zone_offsets(zones: tuple[str, ...]) -> dict[str, Offsets]:
+    """UTC offsets of each zone over :data:`_TZ_WINDOW`, read from DuckDB's ICU.
+
+    Per zone: the offset at the window start and the (instant, new offset) of
+    every change, to the second. Offsets are sampled at each UTC midnight and
+    each change is found by bisection, so two changes within one day would be
+    missed; tzdata has none since 1970 (the closest are months apart). Zones
+    ICU does not know are left out.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone='UTC'")
+        known = []
+        for zone in zones:
+            try:
+                con.execute("SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [zone])
+            except duckdb.Error:
+                continue
+            known.append(zone)
+        zones = tuple(known)
+        if not zones:
+            return {}
+        start, end = _TZ_WINDOW
+        args = {"zones": list(zones), "a": start, "b": end}
+        rows = con.execute(
+            f"""WITH d AS (
+                  SELECT z, t, {_icu_offset("t")} AS o FROM unnest($zones) AS u(z),
+                  generate_series($a::TIMESTAMP, $b::TIMESTAMP, INTERVAL 1 DAY) AS g(t))
+                SELECT z, t, o, lead(o) OVER (PARTITION BY z ORDER BY t) AS n FROM d
+                QUALIFY n <> o OR t = $a""",
+            args,
+        ).fetchall()
+
+        def offsets_at(pairs: list[tuple[str, dt.datetime]]) -> list[int]:
+            if not pairs:
+                return []
+            return con.execute(
+                f"SELECT list({_icu_offset('t')} ORDER BY i) FROM (SELECT unnest($z) AS z, "
+                "unnest($t) AS t, generate_subscripts($z, 1) AS i)",
+                {"z": [z for z, _ in pairs], "t": [t for _, t in pairs]},
+            ).fetchone()[0]
+
+        # bisection: the offset at ``t`` is the old one, at ``t + step`` the new one
+        changes = [(z, t, o) for z, t, o, n in rows if n is not None and n != o]
+        step = 86_400
+        while step > 1 and changes:
+            half = step // 2
+            mids = [(z, t + dt.timedelta(seconds=half)) for z, t, _ in changes]
+            got = offsets_at(mids)
+            changes = [
+                (z, m if g == o else t, o)
+                for (z, t, o), (_, m), g in zip(changes, mids, got, strict=True)
+            ]
+            step -= half
+        at = [(z, t + dt.timedelta(seconds=1)) for z, t, _ in changes]
+        new = offsets_at(at)
+    finally:
+        con.close()
+    found: dict[str, list[tuple[dt.datetime, int]]] = {z: [] for z in zones}
+    for (z, t), o in sorted(zip(at, new, strict=True), key=lambda r: r[0][1]):
+        found[z].append((t, o))
+    first = {z: o for z, t, o, _ in rows if t == start}
+    return {z: (first[z], tuple(found[z])) for z in zones}
+
+
+def _ts_lit(value: dt.datetime) -> str:
+    return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+
+
+def _offset_search(c: str, first: int, changes: tuple[tuple[dt.datetime, int], ...]) -> str:
+    """SQL: the offset at timestamp ``c``, a binary search over the ``changes``."""
+    offsets = [first, *(o for _, o in changes)]
+
+    def segment(lo: int, hi: int) -> str:  # segments lo..hi; segment k starts at changes[k-1]
+        if lo == hi:
+            return str(offsets[lo])
+        mid = (lo + hi + 1) // 2
+        return (
+            f"CASE WHEN {c} < {_ts_lit(changes[mid - 1][0])} "
+            f"THEN {segment(lo, mid - 1)} ELSE {segment(mid, hi)} END"
+        )
+
+    return segment(0, len(changes))
+
+
+def _duck_local(rel: Any, column: str, tz_column: str, zones: Iterable[str] | None) -> str:
+    """SQL for :func:`local_timestamp` on DuckDB.
+
+    ICU's ``timezone()`` costs about 250 ns a row. Offsets change only a few
+    times a year, so for the zones present (and timestamps in
+    :data:`_TZ_WINDOW`) the wall clock is ``ts + offset``, the offset picked by a
+    binary search over that zone's changes, read once from ICU itself; other
+    rows still go through ``timezone()``, so the result is ICU's on every row.
+    """
+    c, z = _q(column), _q(tz_column)
+    icu = f"timezone({z}, {c} AT TIME ZONE 'UTC')"
+    if zones is None:
+        zones = [r[0] for r in rel.project(z).distinct().fetchall()]
+    table = _zone_offsets(tuple(sorted({zone for zone in zones if zone is not None})))
+    if not table:
+        return icu
+    start, end = _TZ_WINDOW
+    branches = " ".join(
+        f"WHEN {z} = {_lit(zone)} THEN {_offset_search(c, *table[zone])}" for zone in table
+    )
+    inside = f"{c} >= {_ts_lit(start)} AND {c} < {_ts_lit(end)}"
+    offset = f"CASE WHEN {inside} THEN CASE {branches} END END"
+    # make_timestamp(µs) is much cheaper than adding an INTERVAL
+    return f"coalesce(make_timestamp(epoch_us({c}) + {offset}), {icu})"
 
 
 # -- Spark -------------------------------------------------------------------
@@ -101,25 +231,32 @@ def epoch_seconds(lf: nw.LazyFrame, column: str, name: str) -> nw.LazyFrame:
 
 
 def local_timestamp(
-    lf: nw.LazyFrame, column: str, tz_column: str, name: str
+    lf: nw.LazyFrame,
+    column: str,
+    tz_column: str,
+    name: str,
+    *,
+    zones: Iterable[str] | None = None,
 ) -> nw.LazyFrame:
     """Add ``name``: the UTC timestamp ``column`` as wall-clock time in each row's zone.
 
     ``tz_column`` holds IANA zone names (``Asia/Tokyo``). The result is a naive
     timestamp: 2024-01-31 23:30 UTC in ``Asia/Tokyo`` gives 2024-02-01 08:30.
+    ``zones``, when the caller knows them, are all the zones ``tz_column`` holds;
+    it saves a pass over the rows to find them (DuckDB, Polars).
     """
     kind = _kind(lf)
     if kind == "duckdb":
-        return _duck_with(
-            lf, {name: f"timezone({_q(tz_column)}, {_q(column)} AT TIME ZONE 'UTC')"}
-        )
+        return _duck_with(lf, {name: _duck_local(lf.to_native(), column, tz_column, zones)})
     if kind == "polars":
         import polars as pl
 
         native = lf.to_native()
-        zones = native.select(pl.col(tz_column).unique()).collect().to_series().drop_nulls()
+        if zones is None:
+            found = native.select(pl.col(tz_column).unique()).collect().to_series()
+            zones = found.drop_nulls().to_list()
         expr: Any = pl.lit(None, dtype=pl.Datetime("us"))
-        for zone in sorted(zones.to_list()):
+        for zone in sorted(set(zones)):
             local = (
                 pl.col(column)
                 .dt.replace_time_zone("UTC")
@@ -134,6 +271,61 @@ def local_timestamp(
     return _spark_with(
         lf, {name: F.from_utc_timestamp(F.col(column), F.col(tz_column))}
     )
+
+
+def days_per_group(
+    lf: nw.LazyFrame, keys: Sequence[str], column: str, name: str
+) -> nw.LazyFrame:
+    """Group ``lf`` by ``keys``: ``name``, the number of distinct days of ``column``.
+
+    ``column`` is a timestamp; nulls are not counted (a group of nulls gives 0).
+    The days of one group must fall in one calendar month (``keys`` hold the
+    month): days are told apart by day of month. Result: ``keys`` and ``name``
+    (Float64). A dedicated aggregate because the generic ones are slow here:
+    on DuckDB ``unique`` is a window function and ``n_unique`` several joins,
+    where a bitmask of days (``bit_or``) needs one group-by.
+    """
+    kind = _kind(lf)
+    if kind == "duckdb":
+        group = ", ".join(map(_q, keys))
+        days = f"coalesce(bit_count(bit_or(1::BIGINT << day({_q(column)}))), 0)::DOUBLE"
+        agg = f"{group}, {days} AS {_q(name)}" if keys else f"{days} AS {_q(name)}"
+        return nw.from_native(lf.to_native().aggregate(agg, group))
+    if kind == "polars":
+        import polars as pl
+
+        days = pl.col(column).dt.day().drop_nulls().n_unique().cast(pl.Float64).alias(name)
+        native = lf.to_native()
+        out = native.group_by(*keys).agg(days) if keys else native.select(days)
+        return nw.from_native(out)
+    from pyspark.sql import functions as F
+
+    days = F.count_distinct(F.dayofmonth(F.col(column))).cast("double").alias(name)
+    native = lf.to_native()
+    out = native.groupBy(*keys).agg(days) if keys else native.agg(days)
+    return nw.from_native(out)
+
+
+def materialize(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """Compute ``lf`` once and return a frame over the result, for reuse.
+
+    Engines re-run a lazy frame's whole plan each time it is used; a frame
+    that several results read should go through here first. (Use
+    :meth:`cxlab.engine.Engine.materialize` where the engine is at hand.)
+    """
+    kind = _kind(lf)
+    native = lf.to_native()
+    if kind == "duckdb":
+        if hasattr(native, "materialize"):  # DuckDB >= 2.0: rows held by the client
+            return nw.from_native(native.materialize())
+        name = f"cxlab_{uuid.uuid4().hex}"
+        native.create(name)
+        return nw.from_native(native.query("_cxlab_unused", f"SELECT * FROM {_q(name)}"))
+    if kind == "polars":
+        return nw.from_native(native.collect().lazy())
+    native = native.cache()
+    native.count()
+    return nw.from_native(native)
 
 
 def coerce(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -11,14 +12,16 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab.engine import materialize
 from cxlab.exceptions import InputDataError
-from cxlab.metrics.catalog import METRICS, Metric, required_columns
+from cxlab.metrics.catalog import METRICS, Metric, UnitColumn, required_columns
 from cxlab.metrics.frames import (
     CUSTOMER,
     Context,
     distinct_counts,
     group_sums,
     make_context,
+    source_units,
     unit_frame,
 )
 from cxlab.metrics.periods import MONTH_OR_COARSER, PERIOD, Grain, as_date, check_grain
@@ -205,15 +208,33 @@ def compute_metrics(
 
 
 def _regular(ctx: Context, chosen: list[Metric]) -> pd.DataFrame:
+    """Metrics summed over units; each set of metrics reading the same sources
+    is summed over the units of only those sources (one union of every source
+    would make every unit carry every column through one large aggregation).
+    """
     units = {u.name: u for m in chosen for u in m.columns}
     present = {n: u for n, u in units.items() if u.source.table in ctx.tables}
-    uf = unit_frame(ctx, list(present.values()))
-    absent = [n for n in units if n not in present]
-    if absent:
-        uf = uf.with_columns(*(nw.lit(0.0).alias(n) for n in absent))
-    exprs = {m.name: (m.y(), m.x() if m.x is not None else None) for m in chosen}
-    sums = _collect(group_sums(ctx, uf, exprs), ctx)
-    return pd.concat([_finish(m, sums, ctx) for m in chosen], ignore_index=True)
+    by_source: dict[str, list[UnitColumn]] = {}
+    for u in present.values():
+        by_source.setdefault(u.source.key, []).append(u)
+    groups: dict[tuple[str, ...], list[Metric]] = {}
+    for m in chosen:
+        key = tuple(sorted({u.source.key for u in m.columns if u.name in present}))
+        groups.setdefault(key, []).append(m)
+    uses = Counter(k for key in groups for k in key)
+    frames = {}
+    for k, own in by_source.items():
+        lf = source_units(ctx, own)
+        frames[k] = materialize(lf) if uses[k] > 1 else lf  # read by several groups
+    out = []
+    for key, metrics in groups.items():
+        names = list(dict.fromkeys(u.name for m in metrics for u in m.columns))
+        parts = [(frames[k], [u.name for u in by_source[k]]) for k in key]
+        uf = unit_frame(ctx, parts, names)
+        exprs = {m.name: (m.y(), m.x() if m.x is not None else None) for m in metrics}
+        sums = _collect(group_sums(ctx, uf, exprs), ctx)
+        out += [_finish(m, sums, ctx) for m in metrics]
+    return pd.concat(out, ignore_index=True)
 
 
 def _collect(lf: nw.LazyFrame, ctx: Context) -> pd.DataFrame:

@@ -115,17 +115,27 @@ def localize(
     *,
     since: dt.date | None,
     until: dt.date | None,
+    zones: tuple[str, ...] | None = None,
 ) -> nw.LazyFrame:
     """Add :data:`LOCAL`, the wall-clock time of ``column`` in zone :data:`TZ`.
 
     Rows where ``column`` is null are dropped, and so are rows outside the
-    local-date window ``since <= date <= until`` (both inclusive).
+    local-date window ``since <= date <= until`` (both inclusive). ``zones``
+    are the zones :data:`TZ` holds, when known.
     """
     lf = lf.filter(~nw.col(column).is_null())
-    lf = local_timestamp(lf, column, TZ, LOCAL)
+    # UTC offsets stay within a day, so rows a day or more outside the window
+    # go before the (costlier) conversion; the exact local filter follows.
+    start = end = None
     if since is not None:
-        lf = lf.filter(nw.col(LOCAL) >= nw.lit(dt.datetime.combine(since, dt.time())))
+        start = dt.datetime.combine(since, dt.time())
+        lf = lf.filter(nw.col(column) >= nw.lit(start - dt.timedelta(days=1)))
     if until is not None:
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
+        lf = lf.filter(nw.col(column) < nw.lit(end + dt.timedelta(days=1)))
+    lf = local_timestamp(lf, column, TZ, LOCAL, zones=zones)
+    if start is not None:
+        lf = lf.filter(nw.col(LOCAL) >= nw.lit(start))
+    if end is not None:
         lf = lf.filter(nw.col(LOCAL) < nw.lit(end))
     return lf
