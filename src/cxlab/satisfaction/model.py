@@ -68,7 +68,7 @@ class SatisfactionModel(BaseEstimator):
         ``None`` no constraint, or a mapping feature -> -1 / +1.
     n_estimators, learning_rate, num_leaves, min_child_samples
         LightGBM settings. The defaults (200 trees, rate 0.05, 4 leaves, 200
-        rows per leaf) favour smooth, well-ranked probabilities over fitting
+        rows per leaf, or a twentieth of the training rows when that is fewer) favour smooth, well-ranked probabilities over fitting
         every interaction: satisfaction answers are noisy, and on generated
         data (100,000 customers, bench/bench_satisfaction.py --parts model)
         15 leaves of 50 rows gave a held-out AUC 0.021 below that of the true
@@ -139,10 +139,13 @@ class SatisfactionModel(BaseEstimator):
                 cols.append(X[name].to_numpy(dtype=float, na_value=np.nan))
         return np.column_stack(cols) if cols else np.zeros((len(X), 0))
 
-    def _params(self, objective: str, constraints: list[int]) -> dict[str, Any]:
+    def _params(self, objective: str, constraints: list[int], n_rows: int) -> dict[str, Any]:
+        # Leaves of min_child_samples rows, but never so large that a small
+        # training set (a calibration fold of a few hundred answers) cannot split.
+        min_leaf = min(self.min_child_samples, max(20, n_rows // 20))
         params: dict[str, Any] = {
             "objective": objective, "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_child_samples,
+            "num_leaves": self.num_leaves, "min_data_in_leaf": min_leaf,
             "verbosity": -1, "seed": self.random_state, "deterministic": True,
             "force_row_wise": True, "num_threads": self.n_jobs,
         }
@@ -158,7 +161,8 @@ class SatisfactionModel(BaseEstimator):
         constraints = [int(self.monotone_.get(f, 0)) for f in self.features_]
         data = lgb.Dataset(x, label=y, weight=w, categorical_feature=cat or "auto",
                            feature_name=[f"f{i}" for i in range(x.shape[1])], free_raw_data=True)
-        return lgb.train(self._params(objective, constraints), data, num_boost_round=self.n_estimators)
+        params = self._params(objective, constraints, len(y))
+        return lgb.train(params, data, num_boost_round=self.n_estimators)
 
     # -- fitting ----------------------------------------------------------------
 
