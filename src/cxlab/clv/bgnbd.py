@@ -272,7 +272,7 @@ class BetaGeo(PurchaseModel):
         n = np.asarray(n, dtype=np.float64)
         lb = betaln(a, b)
         log_p0 = r * np.log(alpha / (alpha + t))
-        log_q = np.log(t / (alpha + t)) if t > 0 else -np.inf
+        log_q = np.log(t) - np.log(alpha + t) if t > 0 else -np.inf  # finite even for subnormal t
         with np.errstate(divide="ignore", invalid="ignore"):
             term1 = np.exp(
                 betaln(a, b + n) - lb + gammaln(r + n) - gammaln(r) - gammaln(n + 1.0) + log_p0 + n * log_q
