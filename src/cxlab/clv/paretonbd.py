@@ -289,8 +289,10 @@ class ParetoNBD(PurchaseModel):
 
         def log_nbd(tt: FloatArray, nn: FloatArray) -> FloatArray:
             with np.errstate(divide="ignore", invalid="ignore"):
-                lq = np.where(tt > 0, np.log(tt / (alpha + tt)), -np.inf)
-                out = gammaln(r + nn) - gammaln(r) - gammaln(nn + 1.0) + r * np.log(alpha / (alpha + tt)) + nn * lq
+                # log(tt) - log(alpha + tt) stays finite for subnormal tt; n = 0 adds nothing
+                lq = np.where(tt > 0, np.log(np.where(tt > 0, tt, 1.0)) - np.log(alpha + tt), -np.inf)
+                n_lq = np.where(nn == 0, 0.0, nn * lq)
+                out = gammaln(r + nn) - gammaln(r) - gammaln(nn + 1.0) + r * np.log(alpha / (alpha + tt)) + n_lq
             return np.where((tt == 0) & (nn == 0), 0.0, np.nan_to_num(out, nan=-np.inf))
 
         first = surv_t * np.exp(log_nbd(np.asarray(t, dtype=np.float64), n))
