@@ -1,7 +1,7 @@
 """Local time and day counts agree across engines, at DST changes and far from now.
 
 DuckDB converts through a table of offsets read from ICU (``timezone()`` per
-row only outside 1970-2099 and for zones ICU does not know); these tests hold
+row only outside 1990-2039 and for zones ICU does not know); these tests hold
 it to the same answers as Polars, Spark and Python's ``zoneinfo``.
 """
 
@@ -42,7 +42,7 @@ DST_CASES = [
     (dt.datetime(2024, 1, 31, 23, 30), "Asia/Tokyo", dt.datetime(2024, 2, 1, 8, 30)),
     (dt.datetime(2024, 1, 31, 18, 29), "Asia/Kolkata", dt.datetime(2024, 1, 31, 23, 59)),
     (dt.datetime(2024, 1, 1, 10, 0), "Pacific/Kiritimati", dt.datetime(2024, 1, 2, 0, 0)),
-    # before the 1970-2099 offset table: per-row conversion on DuckDB
+    # outside the 1990-2039 offset table: per-row conversion on DuckDB
     (dt.datetime(1960, 7, 1, 12, 0), "Europe/London", dt.datetime(1960, 7, 1, 13, 0)),
     (None, "Europe/Berlin", None),
     (dt.datetime(2024, 6, 1), None, None),

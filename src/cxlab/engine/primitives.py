@@ -58,8 +58,10 @@ def _duck_with(lf: nw.LazyFrame, exprs: dict[str, str]) -> nw.LazyFrame:
 
 
 #: UTC window in which DuckDB local time comes from offset tables (outside it,
-#: and for zones ICU does not know, ``timezone()`` runs per row).
-_TZ_WINDOW = (dt.datetime(1970, 1, 1), dt.datetime(2100, 1, 1))
+#: and for zones ICU does not know, ``timezone()`` runs per row). Each offset
+#: change adds to the SQL text, which DuckDB parses again for every step built
+#: on it: half a century (about 100 changes a zone) keeps that small.
+_TZ_WINDOW = (dt.datetime(1990, 1, 1), dt.datetime(2040, 1, 1))
 
 Offsets = tuple[int, tuple[tuple[dt.datetime, int], ...]]
 
@@ -76,7 +78,7 @@ def _zone_offsets(zones: tuple[str, ...]) -> dict[str, Offsets]:
     Per zone: the offset at the window start and the (instant, new offset) of
     every change, to the second. Offsets are sampled at each UTC midnight and
     each change is found by bisection, so two changes within one day would be
-    missed; tzdata has none since 1970 (the closest are months apart). Zones
+    missed; tzdata has none since 1970 (the closest are weeks apart). Zones
     ICU does not know are left out.
     """
     import duckdb

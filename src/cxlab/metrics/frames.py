@@ -47,7 +47,8 @@ class Context:
     currency: str
     fx_currency: str
     codes: tuple[str, ...]
-    zones: tuple[str, ...]
+    zones: tuple[str, ...]  # of the marketplaces present
+    market_currencies: tuple[str, ...]  # of the marketplaces present
 
     @property
     def unit_keys(self) -> list[str]:
@@ -73,7 +74,8 @@ def make_context(
 ) -> Context:
     """Collect the distinct marketplaces and prepare the customers frame."""
     customers = tables["customers"]
-    found = customers.select("marketplace").unique().collect()["marketplace"].to_list()
+    # (a group-by: Narwhals' unique() is a window function on DuckDB)
+    found = customers.group_by("marketplace").agg(nw.len()).collect()["marketplace"].to_list()
     codes = tuple(sorted(str(c) for c in found if c is not None))
     cust_by = [b for b in by if b in columns["customers"] and b != "marketplace"]
     prepared = customers.select(CUSTOMER, "marketplace", *cust_by).with_columns(
@@ -81,8 +83,10 @@ def make_context(
         currency_expr(list(codes), marketplaces).alias(_MCUR),
     )
     zones = tuple(sorted({marketplaces[c].timezone for c in codes}))
+    market_currencies = tuple(sorted({marketplaces[c].currency for c in codes}))
     return Context(
-        tables, columns, prepared, by, grain, since, until, currency, fx_currency, codes, zones
+        tables, columns, prepared, by, grain, since, until, currency, fx_currency, codes,
+        zones, market_currencies,
     )
 
 
@@ -142,13 +146,19 @@ def _with_amount(ctx: Context, lf: nw.LazyFrame) -> nw.LazyFrame:
     if "currency" in ctx.columns["orders"]:
         cur = nw.when(nw.col("currency").is_null()).then(cur).otherwise(nw.col("currency"))
     lf = lf.with_columns(cur.alias(_CUR))
-    found = lf.select(_CUR).unique().collect()[_CUR].to_list()
-    used = sorted(str(c) for c in found if c is not None)
-    if all(c == ctx.currency for c in used):
-        return lf.with_columns(nw.col("amount").cast(nw.Float64).alias(AMOUNT))
-    rates = _fx_rates(ctx)
+    # The currencies the rows can use, without reading the rows (their join with
+    # customers): the orders table's currencies and the marketplaces' own.
+    used = list(ctx.market_currencies)
+    if "currency" in ctx.columns["orders"]:
+        used += _distinct(ctx.tables["orders"], "currency")
+    used = sorted(set(used))
+    rates = _fx_rates(ctx) if any(c != ctx.currency for c in used) else {}
     base = ctx.fx_currency
     rates.setdefault(base, 1.0)
+    if any(c not in rates for c in [*used, ctx.currency]):
+        used = _distinct(lf, _CUR)  # the exact set decides whether that is an error
+    if all(c == ctx.currency for c in used):
+        return lf.with_columns(nw.col("amount").cast(nw.Float64).alias(AMOUNT))
     missing = [c for c in [*used, ctx.currency] if c not in rates]
     if missing:
         given = ", ".join(sorted(rates)) or "none"
@@ -163,6 +173,12 @@ def _with_amount(ctx: Context, lf: nw.LazyFrame) -> nw.LazyFrame:
             nw.lit(rates[c] / rates[ctx.currency])
         ).otherwise(factor)
     return lf.with_columns((nw.col("amount").cast(nw.Float64) * factor).alias(AMOUNT))
+
+
+def _distinct(lf: nw.LazyFrame, column: str) -> list[str]:
+    """The distinct non-null values of ``column`` (a few), sorted."""
+    found = lf.group_by(column).agg(nw.len()).collect()[column].to_list()
+    return sorted(str(c) for c in found if c is not None)
 
 
 def _fx_rates(ctx: Context) -> dict[str, float]:
