@@ -9,8 +9,14 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 from cxlab.engine import Engine, get_engine
+
+# Property tests draw the same examples on every run (CI must not fail on a
+# draw the last run never made) and have no deadline (shared 2-core machines).
+settings.register_profile("cxlab", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("cxlab")
 
 ENGINE_PARAMS = [
     pytest.param("duckdb", id="duckdb"),
