@@ -49,6 +49,8 @@ class Context:
     codes: tuple[str, ...]
     zones: tuple[str, ...]  # of the marketplaces present
     market_currencies: tuple[str, ...]  # of the marketplaces present
+    #: Some customer has no marketplace (rows without a zone: null periods).
+    null_marketplace: bool
 
     @property
     def unit_keys(self) -> list[str]:
@@ -86,7 +88,7 @@ def make_context(
     market_currencies = tuple(sorted({marketplaces[c].currency for c in codes}))
     return Context(
         tables, columns, prepared, by, grain, since, until, currency, fx_currency, codes,
-        zones, market_currencies,
+        zones, market_currencies, any(c is None for c in found),
     )
 
 
@@ -208,22 +210,42 @@ def unit_frame(
     """Per-unit totals of ``names`` from the unit frames of one or more sources.
 
     ``parts`` pairs each source's unit frame (:func:`source_units`) with the
-    names it holds; a name no part holds is zero. Several sources are stacked,
-    with zeros for the columns they lack, and summed per unit.
+    names it holds; a name no part holds is zero. Several sources are matched
+    per unit with full joins on customer and period (about half the work of
+    stacking them and summing per unit, the fallback where a key can be null or
+    a segment column is not a customer attribute).
     """
+    held = {n for _, own in parts for n in own}
     if len(parts) == 1:
         lf, own = parts[0]
         return lf.select(
             *ctx.unit_keys, *(nw.col(n) if n in own else nw.lit(0.0).alias(n) for n in names)
         )
-    stacked = [
-        lf.select(
-            *ctx.unit_keys, *(nw.col(n) if n in own else nw.lit(0.0).alias(n) for n in names)
-        )
-        for lf, own in parts
-    ]
-    rows = nw.concat(stacked, how="vertical")
-    return rows.group_by(*ctx.unit_keys).agg(*(nw.col(n).sum() for n in names))
+    attrs = [b for b in ctx.by if b in ctx.columns["customers"]]
+    keys = [CUSTOMER, *([] if ctx.grain == "all" else [PERIOD])]
+    if ctx.null_marketplace or len(attrs) < len(ctx.by):
+        stacked = [
+            lf.select(
+                *ctx.unit_keys, *(nw.col(n) if n in own else nw.lit(0.0).alias(n) for n in names)
+            )
+            for lf, own in parts
+        ]
+        rows = nw.concat(stacked, how="vertical")
+        return rows.group_by(*ctx.unit_keys).agg(*(nw.col(n).sum() for n in names))
+    # customer and period are never null here; segments are customer attributes
+    frame, first = parts[0]
+    frame = frame.select(*keys, *attrs, *(n for n in first if n in names))
+    for lf, own in parts[1:]:
+        side = {c: f"{c}__r" for c in (*keys, *attrs)}
+        right = lf.select(*side, *(n for n in own if n in names)).rename(side)
+        frame = frame.join(right, left_on=keys, right_on=[side[k] for k in keys], how="full")
+        frame = frame.with_columns(
+            *(nw.coalesce(nw.col(c), nw.col(r)).alias(c) for c, r in side.items())
+        ).drop(*side.values())
+    return frame.select(
+        *ctx.unit_keys,
+        *(nw.col(n).fill_null(0.0) if n in held else nw.lit(0.0).alias(n) for n in names),
+    )
 
 
 def group_sums(
