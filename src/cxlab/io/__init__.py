@@ -1,10 +1,12 @@
 """Reading datasets: the data contract, column mapping, validation and rejects.
 
-Examples
---------
->>> from cxlab.io import load_dataset  # doctest: +SKIP
->>> ds = load_dataset("data/", engine="duckdb")  # doctest: +SKIP
->>> ds.tables["orders"]  # clean rows, canonical types  # doctest: +SKIP
+Typical use::
+
+    from cxlab.io import load_dataset
+
+    ds = load_dataset("data/", engine="duckdb", rejects_dir="validation/")
+    ds.tables["orders"]          # clean rows in canonical types (a Narwhals LazyFrame)
+    ds.report.rows_rejected      # what was set aside, with reasons in validation/
 """
 
 from __future__ import annotations
