@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -78,3 +79,14 @@ def test_cohorts(data: Path) -> None:
     first = df[df["period_index"] == 0]
     assert (first["retention_rate"] == 1.0).all()
     assert (df["retained"] <= df["cohort_size"]).all()
+
+
+def test_sampling_view_gives_totals_an_interval(data: Path) -> None:
+    args = ["metrics", str(data), "-m", "revenue", "-m", "orders", "--grain", "all", "--format", "csv"]
+    plain = pd.read_csv(io.StringIO(runner.invoke(app, args).stdout))
+    result = runner.invoke(app, [*args, "--sampling-view"])
+    assert result.exit_code == 0, result.output
+    sampled = pd.read_csv(io.StringIO(result.stdout))
+    assert plain["ci_low"].isna().all()
+    assert np.allclose(sampled["value"], plain["value"], rtol=1e-12)
+    assert ((sampled["ci_low"] < sampled["value"]) & (sampled["value"] < sampled["ci_high"])).all()

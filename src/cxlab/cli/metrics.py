@@ -40,6 +40,7 @@ def metrics(
     until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last local day (inclusive).")] = None,
     currency: Annotated[str | None, typer.Option(help="Reporting currency of revenue and aov (default: the dataset's, EUR).")] = None,
     spec: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="YAML file of user-defined metrics.")] = None,
+    sampling_view: Annotated[bool, typer.Option("--sampling-view", help="Also give counts and sums an interval, treating the customers as a sample.")] = False,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
     engine: EngineOpt = EngineChoice.duckdb,
@@ -71,6 +72,7 @@ def metrics(
         fx_currency=ds.reporting_currency,
         marketplaces=ds.marketplaces,
         spec=parsed_spec,
+        sampling_view=sampling_view,
     )
     echo_frame(result, fmt.value, out)
 

@@ -26,7 +26,7 @@ from cxlab.metrics.frames import (
 )
 from cxlab.metrics.periods import MONTH_OR_COARSER, PERIOD, Grain, as_date, check_grain
 from cxlab.metrics.spec import MetricSpec, load_spec
-from cxlab.metrics.stats import ratio_interval, wilson_interval
+from cxlab.metrics.stats import ratio_interval, total_interval, wilson_interval
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, Marketplace
 
 logger = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ def compute_metrics(
     fx_currency: str | None = None,
     marketplaces: Mapping[str, Marketplace] = MARKETPLACES,
     spec: SpecInput = None,
+    sampling_view: bool = False,
 ) -> pd.DataFrame:
     """Compute metrics by period and segment, with 95% confidence intervals.
 
@@ -162,6 +163,12 @@ def compute_metrics(
         Marketplace code -> time zone and currency.
     spec
         User-defined metrics: a YAML path or parsed :class:`MetricSpec` list.
+    sampling_view
+        Give counts and sums (``orders``, ``revenue``, ...) an interval too,
+        treating the period's customers as a draw from the process that makes
+        them (:func:`~cxlab.metrics.stats.total_interval`). Off by default: a
+        total of the whole population has no sampling error. Distinct counts
+        never get one.
 
     Returns
     -------
@@ -193,7 +200,7 @@ def compute_metrics(
     frames = []
     regular = [m for m in chosen if m.kind != "distinct_count"]
     if regular:
-        frames.append(_regular(ctx, regular))
+        frames.append(_regular(ctx, regular, sampling_view))
     for m in chosen:
         if m.kind == "distinct_count":
             frames.append(_distinct(ctx, m))
@@ -207,7 +214,7 @@ def compute_metrics(
     return out[[*HEAD, *by, *TAIL]].reset_index(drop=True)
 
 
-def _regular(ctx: Context, chosen: list[Metric]) -> pd.DataFrame:
+def _regular(ctx: Context, chosen: list[Metric], sampling_view: bool = False) -> pd.DataFrame:
     """Metrics summed over units; each set of metrics reading the same sources
     is summed over the units of only those sources (one union of every source
     would make every unit carry every column through one large aggregation).
@@ -233,7 +240,7 @@ def _regular(ctx: Context, chosen: list[Metric]) -> pd.DataFrame:
         uf = unit_frame(ctx, parts, names)
         exprs = {m.name: (m.y(), m.x() if m.x is not None else None) for m in metrics}
         sums = _collect(group_sums(ctx, uf, exprs), ctx)
-        out += [_finish(m, sums, ctx) for m in metrics]
+        out += [_finish(m, sums, ctx, sampling_view) for m in metrics]
     return pd.concat(out, ignore_index=True)
 
 
@@ -249,12 +256,16 @@ def _collect(lf: nw.LazyFrame, ctx: Context) -> pd.DataFrame:
     return df
 
 
-def _finish(metric: Metric, sums: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+def _finish(metric: Metric, sums: pd.DataFrame, ctx: Context, sampling_view: bool = False) -> pd.DataFrame:
     m = metric.name
     n = sums[f"{m}|n"].to_numpy(dtype=float)
     sy = sums[f"{m}|sy"].to_numpy(dtype=float)
     nan = np.full_like(sy, np.nan)
-    if metric.kind == "total":
+    if metric.kind == "total" and sampling_view:
+        value, low, high = total_interval(sy, sums[f"{m}|syy"].to_numpy(dtype=float), n)
+        low = np.maximum(low, 0.0)
+        num, den = sy, nan
+    elif metric.kind == "total":
         value, low, high, num, den = sy, nan, nan, sy, nan
     else:
         sx = sums[f"{m}|sx"].to_numpy(dtype=float)

@@ -89,6 +89,36 @@ def ratio_interval(
     return r, r - half, r + half
 
 
+def total_interval(
+    sum_y: ArrayLike,
+    sum_yy: ArrayLike,
+    n: ArrayLike,
+    *,
+    level: float = LEVEL,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Sampling view of a total over ``n`` customers: ``Σy ± t·sqrt(n·s²)``.
+
+    A count or sum of the whole population has no sampling error. This view
+    treats the period's customers as a draw from the process that produces
+    them (the "next month with other customers like these" question), with
+    ``s²`` the variance of the per-customer totals ``y``. ``sum_y`` and
+    ``sum_yy`` are sums over customers of ``y`` and ``y²``.
+
+    Examples
+    --------
+    >>> v, lo, hi = total_interval(6.0, 14.0, 3)   # customers with 1, 2 and 3
+    >>> float(v), round(float(hi - v), 3)
+    (6.0, 7.452)
+    """
+    sy, syy, nn = map(_f, (sum_y, sum_yy, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.where(nn > 1, (syy - sy * sy / nn) / (nn - 1.0), np.nan)
+        var = np.maximum(var, 0.0)
+        q = _sp.t.ppf(0.5 + level / 2.0, np.maximum(nn - 1.0, 1.0))
+        half = q * np.sqrt(nn * var)
+    return sy, sy - half, sy + half
+
+
 def naive_interval(
     sum_y: ArrayLike,
     sum_yy: ArrayLike,
