@@ -166,8 +166,12 @@ def fit_from_orders(
         monetary_value_col=monetary_value_col,
         **cols,
     )
-    summary_pd = collect_pandas(summary)
-    purchase, params, spend = _fit_purchase_and_spend(summary_pd, model, time_unit)
+    # The engine reduces customers to distinct (frequency, recency, T) tuples and
+    # the repeat buyers' spend; only the holdout check needs per-customer rows.
+    summary_pd = collect_pandas(summary) if calibration_end is not None else None
+    purchase, params, spend = _fit_purchase_and_spend(
+        summary_pd if summary_pd is not None else summary, model, time_unit
+    )
     holdout = None
     if calibration_end is not None:
         holdout = holdout_report(
