@@ -65,3 +65,13 @@ def test_bad_method_lists_choices(data: Path) -> None:
     result = runner.invoke(app, ["satisfaction", "estimate", str(data), "--method", "magic"])
     assert result.exit_code == 2
     assert "aipw" in result.output
+
+
+def test_balance_improves_after_weighting(data: Path, tmp_path: Path) -> None:
+    target = tmp_path / "balance.csv"
+    result = runner.invoke(app, ["satisfaction", "estimate", str(data), "--method", "ipw", "--balance", str(target)])
+    assert result.exit_code == 0, result.output
+    smd = pd.read_csv(target)
+    assert {"scale", "covariate", "smd_before", "smd_after"} <= set(smd.columns)
+    for _, part in smd.groupby("scale"):
+        assert part["smd_after"].abs().max() < part["smd_before"].abs().max()

@@ -81,6 +81,7 @@ def estimate(
     seed: Annotated[int, typer.Option(help="Random seed of the folds and learners.")] = 0,
     fmt: Annotated[TextFormat, typer.Option("--format", "-f", help="table, csv or json.")] = TextFormat.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help="Write the result to FILE.")] = None,
+    balance: Annotated[Path | None, typer.Option(dir_okay=False, help="Write covariate balance (standardized mean differences before and after weighting) to FILE (.csv, .json or .parquet).")] = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
 ) -> None:
@@ -96,7 +97,18 @@ def estimate(
         reporting_currency=ds.reporting_currency,
         folds=folds,
         random_state=seed,
+        return_balance=balance is not None,
     )
+    if balance is not None:
+        result, smd = result
+        suffix = balance.suffix.lstrip(".")
+        echo_frame(smd, suffix if suffix in ("csv", "json", "parquet") else "csv", balance)
+        for scale, part in smd.groupby("scale"):
+            err_console.print(
+                f"{scale}: largest |standardized mean difference| {part['smd_before'].abs().max():.3f} "
+                f"before weighting, {part['smd_after'].abs().max():.3f} after",
+                highlight=False,
+            )
     columns = [*(by or ()), *(c for c in ESTIMATE_COLUMNS if c in result.columns)]
     echo_frame(result[columns], fmt.value, out)
 

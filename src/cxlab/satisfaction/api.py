@@ -113,18 +113,20 @@ def estimate(
     folds: int = 5,
     random_state: int = 0,
     n_jobs: int | None = 1,
-) -> pd.DataFrame:
+    return_balance: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Population satisfaction per segment from canonical tables.
 
     Builds :func:`~cxlab.features.invitation_features` (target ``invited``) or
     :func:`~cxlab.features.order_features` (target ``orders``) and calls
-    :func:`~cxlab.satisfaction.estimate_population`; see there for the columns.
+    :func:`~cxlab.satisfaction.estimate_population`; see there for the columns
+    and for the covariate balance returned with ``return_balance=True``.
     """
     build = invitation_features if target == "invited" else order_features
     frame = _collect(build(tables, reporting_currency=reporting_currency))
-    return estimate_population(
+    return estimate_population(  # type: ignore[call-overload]
         frame, method=method, by=by, target=target, learner=learner, folds=folds,
-        random_state=random_state, n_jobs=n_jobs,
+        random_state=random_state, n_jobs=n_jobs, return_balance=return_balance,
     )
 
 
