@@ -8,6 +8,7 @@ import narwhals as nw
 import pandas as pd
 
 from cxlab.io import Dataset
+from cxlab.money import with_reporting_rate
 
 
 def amount_in_reporting_currency(ds: Dataset) -> nw.LazyFrame:
@@ -16,14 +17,8 @@ def amount_in_reporting_currency(ds: Dataset) -> nw.LazyFrame:
     Validation already set aside orders whose currency has no rate, so every
     clean order converts; the reporting currency itself converts at 1.
     """
-    orders = ds.table("orders")
-    rates = ds.tables.get("fx")
-    if rates is None:
-        return orders.with_columns(nw.col("amount").alias("amount_reporting"))
-    rates = rates.select(nw.col("currency").str.to_uppercase(), nw.col("rate").alias("__rate"))
-    joined = orders.join(rates, on="currency", how="left")
-    rate = nw.when(nw.col("currency") == ds.reporting_currency).then(nw.lit(1.0)).otherwise(nw.col("__rate"))
-    return joined.with_columns((nw.col("amount") * rate).alias("amount_reporting")).drop("__rate")
+    orders = with_reporting_rate(ds.table("orders"), ds.tables.get("fx"), ds.reporting_currency, name="__rate")
+    return orders.with_columns((nw.col("amount") * nw.col("__rate")).alias("amount_reporting")).drop("__rate")
 
 
 def dataset_summary(ds: Dataset) -> dict[str, Any]:

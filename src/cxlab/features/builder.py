@@ -21,6 +21,7 @@ import narwhals as nw
 
 from cxlab.exceptions import InputDataError
 from cxlab.features._time import DAY_S, days, with_seconds
+from cxlab.money import with_reporting_rate
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, TABLES
 
 logger = logging.getLogger(__name__)
@@ -92,13 +93,7 @@ def _fx_rate(
     base: nw.LazyFrame, tables: Mapping[str, nw.LazyFrame], reporting_currency: str
 ) -> nw.LazyFrame:
     """Add ``_rate``: units of reporting currency per unit of the order's currency."""
-    if "fx" in tables:
-        fx = tables["fx"].select(nw.col("currency").alias("_cur"), nw.col("rate").alias("_fx"))
-        base = base.join(fx, on="_cur", how="left")
-    else:
-        base = base.with_columns(nw.lit(None, nw.Float64).alias("_fx"))
-    rate = nw.when(nw.col("_cur") == reporting_currency).then(nw.lit(1.0)).otherwise(nw.col("_fx"))
-    return base.with_columns(rate.alias("_rate"))
+    return with_reporting_rate(base, tables.get("fx"), reporting_currency, currency_col="_cur")
 
 
 def _build(
