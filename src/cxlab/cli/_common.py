@@ -23,6 +23,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 STATE = {"debug": False}
 
 
+class Format(str, Enum):
+    """How a result frame is written: a table for reading, or csv/json/parquet."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, csv, json or parquet (parquet needs --out).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help="Write the result to FILE.")]
+
+
 class EngineChoice(str, Enum):
     duckdb = "duckdb"
     polars = "polars"

@@ -119,13 +119,6 @@ def _print_params(result: dict[str, Any], title: str | None = None) -> None:
     )
 
 
-class ScoreFormat(str, Enum):
-    csv = "csv"
-    parquet = "parquet"
-    json = "json"
-    table = "table"
-
-
 @clv_app.command("score")
 @handle_errors
 def score(

@@ -10,19 +10,8 @@ from typing import Annotated
 import typer
 
 from cxlab.cli._common import (
-    ConfigOpt, EngineChoice, EngineOpt, echo_frame, fail, handle_errors, load,
+    ConfigOpt, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, fail, handle_errors, load,
 )
-
-
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    parquet = "parquet"
-
-
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help="Write the result to FILE.")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, csv, json or parquet (parquet needs --out).")]
 
 
 def register(app: typer.Typer) -> None:

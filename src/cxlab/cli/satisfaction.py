@@ -8,7 +8,10 @@ from typing import Annotated
 
 import typer
 
-from cxlab.cli._common import ConfigOpt, EngineChoice, EngineOpt, echo_frame, err_console, handle_errors, load, out_console
+from cxlab.cli._common import (
+    ConfigOpt, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, err_console, handle_errors, load,
+    out_console,
+)
 
 sat_app = typer.Typer(
     help="Satisfaction: calibrated predictions, drivers, and population CSAT/NPS corrected for non-response.",
@@ -35,12 +38,6 @@ class Method(str, Enum):
 class Target(str, Enum):
     invited = "invited"
     orders = "orders"
-
-
-class TextFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 @sat_app.command("fit")
@@ -79,8 +76,8 @@ def estimate(
     target: Annotated[Target, typer.Option(help="Population: all invited, or all orders in the data.")] = Target.invited,
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-fitting folds of aipw.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed of the folds and learners.")] = 0,
-    fmt: Annotated[TextFormat, typer.Option("--format", "-f", help="table, csv or json.")] = TextFormat.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help="Write the result to FILE.")] = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
     balance: Annotated[Path | None, typer.Option(dir_okay=False, help="Write covariate balance (standardized mean differences before and after weighting) to FILE (.csv, .json or .parquet).")] = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
@@ -119,7 +116,7 @@ def drivers(
     model: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder written by 'cxlab satisfaction fit'.")],
     by: Annotated[str | None, typer.Option(help="Explain per value of this column, e.g. marketplace.")] = None,
     top: Annotated[int, typer.Option(min=1, max=50, help="Drivers per scale (and segment).")] = 5,
-    fmt: Annotated[TextFormat | None, typer.Option("--format", "-f", help="table, csv or json; default: one sentence per driver.")] = None,
+    fmt: Annotated[Format | None, typer.Option("--format", "-f", help="table, csv or json; default: one sentence per driver.")] = None,
 ) -> None:
     """What drives satisfaction: ranked features, their direction, in points of CSAT/NPS."""
     from cxlab import satisfaction
