@@ -54,8 +54,11 @@ ConfigOpt = Annotated[
     ),
 ]
 DataArg = Annotated[
-    Path,
-    typer.Argument(help="Dataset folder: NAME.parquet, NAME/ (Parquet parts) or NAME.csv per table."),
+    Path | None,
+    typer.Argument(
+        help="Dataset folder: NAME.parquet, NAME/ (Parquet parts) or NAME.csv per table. "
+        "May be left out when --config gives data.path or every table's path."
+    ),
 ]
 
 
@@ -94,15 +97,17 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def load(data: Path, engine: EngineChoice, config: Path | None, rejects_dir: Path | None = None):  # noqa: ANN201
+def load(data: Path | None, engine: EngineChoice, config: Path | None, rejects_dir: Path | None = None):  # noqa: ANN201
     """Validate a dataset and say on stderr what was set aside (every data command)."""
     import tempfile
 
     from cxlab.io import load_config, load_dataset
 
     cfg = load_config(config) if config else None
+    if data is None and cfg is None:
+        fail("missing argument DATA: give a dataset folder, or --config with a data section that names the tables.", 2)
     target = rejects_dir or Path(tempfile.mkdtemp(prefix="cxlab-rejects-"))
-    with err_console.status(f"reading and validating {data} on {engine.value}"):
+    with err_console.status(f"reading and validating {data or config} on {engine.value}"):
         ds = load_dataset(data, engine=engine.value, config=cfg, rejects_dir=target)
     rejected = ds.report.rows_rejected
     if rejected:

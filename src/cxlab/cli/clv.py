@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cxlab.cli._common import ConfigOpt, EngineChoice, EngineOpt, echo_frame, err_console, fail, handle_errors, load, out_console
+from cxlab.cli._common import ConfigOpt, DataArg, EngineChoice, EngineOpt, echo_frame, err_console, fail, handle_errors, load, out_console
 
 clv_app = typer.Typer(help="Engagement: BG/NBD, Pareto/NBD, Gamma-Gamma, P(alive) and CLV.", no_args_is_help=True)
 
@@ -65,8 +65,8 @@ def fit(
         _print_params(result)
         out_console.print(str(out / "params.json"))
         return
-    if data is None:
-        fail("give a dataset folder, or --summary FILE.csv.", 2)
+    if data is None and config is None:
+        fail("give a dataset folder (or --config naming its tables), or --summary FILE.csv.", 2)
     if model is FitModel.ggamma:
         fail("--model ggamma needs --summary; from raw orders the spend model is fitted with bgnbd or pareto.", 2)
     if observation_end is None:
@@ -122,7 +122,8 @@ def _print_params(result: dict[str, Any], title: str | None = None) -> None:
 @clv_app.command("score")
 @handle_errors
 def score(
-    data: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    data: DataArg = None,
+    *,
     model: Annotated[Path, typer.Option("--model", "-m", exists=True, file_okay=False, help="Folder written by 'cxlab clv fit'.")],
     horizon: Annotated[int, typer.Option(min=1, help="Forecast horizon in the model's time unit (weeks by default).")],
     discount_rate: Annotated[float, typer.Option(min=0.0, help="Discount rate per time unit for CLV.")] = 0.0,

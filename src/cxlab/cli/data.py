@@ -48,7 +48,7 @@ def generate(
 
 @handle_errors
 def validate(
-    data: DataArg,
+    data: DataArg = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", file_okay=False, help="Folder for validation.json and rejects/.")
     ] = None,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cxlab.cli._common import (
-    ConfigOpt, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, fail, handle_errors, load,
+    ConfigOpt, DataArg, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, handle_errors, load,
 )
 
 
@@ -47,8 +47,6 @@ def metrics(
         rows += [{"metric": s.name, "kind": s.type, "definition": s.description or "user-defined"} for s in parsed_spec or []]
         echo_frame(pd.DataFrame(rows), fmt.value, out)
         return
-    if data is None:
-        fail("missing argument DATA (the dataset folder); use --list to see the metrics.", 2)
     ds = load(data, engine, config)
     result = compute_metrics(
         ds.tables,
@@ -81,7 +79,7 @@ class Activity(str, Enum):
 
 @handle_errors
 def cohorts(
-    data: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    data: DataArg = None,
     grain: Annotated[CohortGrain, typer.Option("--grain", "-g", help="week (ISO) or month (also quarter, year).")] = CohortGrain.month,
     by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Customer-level segment column; repeat for several.")] = None,
     activity: Annotated[Activity, typer.Option(help="What counts as active: orders, events or any.")] = Activity.orders,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cxlab.cli._common import (
-    ConfigOpt, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, err_console, handle_errors, load,
+    ConfigOpt, DataArg, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, err_console, handle_errors, load,
     out_console,
 )
 
@@ -43,7 +43,7 @@ class Target(str, Enum):
 @sat_app.command("fit")
 @handle_errors
 def fit(
-    data: Annotated[Path, typer.Argument(help="Dataset folder with surveys and orders.")],
+    data: DataArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Model folder (LightGBM text models + JSON, no pickle).")] = Path("satisfaction-model"),
     holdout: Annotated[float, typer.Option(min=0.05, max=0.5, help="Share of customers held out for the evaluation.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Random seed of the split and the model.")] = 0,
@@ -70,7 +70,7 @@ def fit(
 @sat_app.command("estimate")
 @handle_errors
 def estimate(
-    data: Annotated[Path, typer.Argument(help="Dataset folder with surveys and orders.")],
+    data: DataArg = None,
     method: Annotated[Method, typer.Option(help="naive (respondents only), poststrat, ipw or aipw (doubly robust).")] = Method.aipw,
     by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Segment column (e.g. marketplace); repeat for several.")] = None,
     target: Annotated[Target, typer.Option(help="Population: all invited, or all orders in the data.")] = Target.invited,
