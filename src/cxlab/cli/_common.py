@@ -119,6 +119,13 @@ def load(data: Path | None, engine: EngineChoice, config: Path | None, rejects_d
             f"they are in {target / 'rejects'} with a reject_reason, summary in {target / 'validation.json'}",
             highlight=False,
         )
+        orders = ds.report.tables.get("orders")
+        if orders is not None and orders.reasons.get("duplicate_key:order_id", 0) > orders.rows_in // 10:
+            err_console.print(
+                "[yellow]hint:[/] many orders share an order_id; if your rows are order lines, set "
+                "'combine_lines: true' under data.tables.orders in the project file.",
+                highlight=False,
+            )
     return ds
 
 

@@ -21,6 +21,7 @@ editing them::
           csv: {delimiter: ";", encoding: latin-1, decimal: ","}
           values:                    # recode values of a column
             marketplace: {United Kingdom: UK}
+          combine_lines: true        # rows are order lines: one order per order_id
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class TableConfig(BaseModel):
     timezone: str | None = None
     csv: CsvOptions = Field(default_factory=CsvOptions)
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    combine_lines: bool = Field(
+        False,
+        description="orders only: rows sharing an order_id are lines of one order "
+        "(summed into one order) instead of duplicates",
+    )
 
     def format_for(self, column: str) -> str | None:
         if isinstance(self.timestamp_format, dict):
@@ -100,6 +106,8 @@ class DataConfig(BaseModel):
                 raise ValueError(
                     f"unknown table {name!r}; valid tables: {', '.join(TABLES)}"
                 )
+            if table.combine_lines and name != "orders":
+                raise ValueError(f"tables.{name}.combine_lines: only orders have lines")
             known = {c.name for c in TABLES[name].columns}
             for canonical in table.columns:
                 if canonical not in known:

@@ -37,6 +37,8 @@ REASONS: dict[str, str] = {
     "unparseable": "a value could not be read as the column's type (unparseable:COLUMN)",
     "null_key": "a key or required column is null (null_key:COLUMN)",
     "duplicate_key": "the key value occurs on more than one row; all of them are set aside",
+    "inconsistent_order_lines": "with combine_lines: lines of one order_id name different customers",
+    "rejected_sibling_line": "with combine_lines: another line of the same order was rejected",
     "timestamp_before_1990": "a timestamp earlier than 1990-01-01 (timestamp_before_1990:COLUMN)",
     "timestamp_in_future": "a timestamp later than the moment of validation",
     "negative_amount": "orders.amount or treatments.cost below zero",
@@ -59,15 +61,20 @@ class TableReport:
     rows_clean: int
     rows_rejected: int
     reasons: dict[str, int] = field(default_factory=dict)
+    #: With ``combine_lines``: the clean lines make this many orders.
+    orders_from_lines: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "source": self.source,
             "rows_in": self.rows_in,
             "rows_clean": self.rows_clean,
             "rows_rejected": self.rows_rejected,
             "reasons": dict(sorted(self.reasons.items())),
         }
+        if self.orders_from_lines is not None:
+            out["orders_from_lines"] = self.orders_from_lines
+        return out
 
 
 @dataclass
@@ -291,7 +298,11 @@ def validate_table(
         lf = lf.with_columns(nw.lit(ctx.default_scale).alias("scale"))
         present.append("scale")
     checks = _null_key_checks(table, present)
-    if table.key:
+    lines = name == "orders" and config.combine_lines
+    if lines:
+        customers_of_order = nw.col("customer_id").min().over("order_id") != nw.col("customer_id").max().over("order_id")
+        checks.append((customers_of_order, nw.lit("inconsistent_order_lines")))
+    elif table.key:
         key = table.key[0]
         lf = lf.with_columns(nw.len().over(key).alias("__dup"))
         checks.append(((nw.col("__dup") > 1) & ~nw.col(key).is_null(), nw.lit(f"duplicate_key:{key}")))
@@ -309,7 +320,12 @@ def validate_table(
     for condition, label in reversed(checks):
         # a null comparison (a missing optional value) is not a problem
         reason = nw.when(condition.fill_null(False)).then(label).otherwise(reason)
-    lf = ctx.engine.materialize(lf.with_columns(reason.alias(REASON)))
+    lf = lf.with_columns(reason.alias(REASON))
+    if lines:  # an order is clean only when every one of its lines is
+        bad = (~nw.col(REASON).is_null()).cast(nw.Int32).max().over("order_id") > 0
+        sibling = nw.when(nw.col(REASON).is_null() & bad.fill_null(False)).then(nw.lit("rejected_sibling_line"))
+        lf = lf.with_columns(sibling.otherwise(nw.col(REASON)).alias(REASON))
+    lf = ctx.engine.materialize(lf)
 
     names = lf.collect_schema().names()
     helpers = [c for c in names if c.startswith("__")]
@@ -324,7 +340,25 @@ def validate_table(
     rows_in = int(counts["n"].sum())
     n_rejected = sum(reasons.values())
     report = TableReport(str(path), rows_in, rows_in - n_rejected, n_rejected, reasons)
+    if lines:
+        clean = ctx.engine.materialize(_combine_lines(clean, canonical, extras))
+        report.orders_from_lines = int(clean.select(nw.len()).collect().item(0, 0))
+        return ValidatedTable(clean, rejected, report)
     return ValidatedTable(ctx.engine.materialize(clean), rejected, report)
+
+
+#: How the lines of one order make the order (other columns: their smallest value).
+_LINE_AGGREGATES = {"amount": "sum", "order_ts": "min", "promised_ts": "max", "delivered_ts": "max", "returned": "max"}
+
+
+def _combine_lines(clean: nw.LazyFrame, canonical: list[str], extras: list[str]) -> nw.LazyFrame:
+    """One row per order_id: amounts summed, the first order time, the last delivery."""
+    aggs = [
+        getattr(nw.col(c), _LINE_AGGREGATES.get(c, "min"))().alias(c)
+        for c in (*canonical, *extras)
+        if c != "order_id"
+    ]
+    return clean.group_by("order_id").agg(*aggs, nw.len().alias("lines")).select(*canonical, *extras, "lines")
 
 
 def validate_tables(
