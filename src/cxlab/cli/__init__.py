@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cxlab.cli import _common, data, demo
+from cxlab.cli import _common, clv, data, demo, metrics, satisfaction
 
 app = typer.Typer(
     name="cxlab",
@@ -41,16 +41,8 @@ def _root(
     _common.setup_logging(verbose or debug)
 
 
-data.register(app)
-demo.register(app)
-for _module in ("metrics", "clv", "satisfaction"):
-    try:
-        _sub = __import__(f"cxlab.cli.{_module}", fromlist=["register"])
-    except ModuleNotFoundError as _err:  # pragma: no cover - a command group not built yet
-        if _err.name != f"cxlab.cli.{_module}":
-            raise
-    else:
-        _sub.register(app)
+for _group in (data, demo, metrics, clv, satisfaction):
+    _group.register(app)
 
 
 def main() -> None:
