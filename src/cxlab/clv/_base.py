@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
@@ -296,3 +297,25 @@ def start_points(base: Sequence[float], n_starts: int, random_state: Any) -> lis
     for _ in range(max(n_starts, 1) - 1):
         out.append(first + rng.normal(0.0, 1.0, size=first.size))
     return out
+
+
+class LogParamFitter(BaseEstimator):
+    """Hyperparameters every cxlab.clv model shares (scikit-learn contract).
+
+    ``n_starts`` starting points are screened and the best run to convergence
+    (``max_iter`` iterations, tolerance ``tol``); ``random_state`` draws the
+    starts.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_starts: int = 3,
+        max_iter: int = 2000,
+        tol: float = 1e-13,
+        random_state: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.n_starts = n_starts
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state

@@ -6,10 +6,10 @@ import logging
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from cxlab.clv._base import (
+    LogParamFitter,
     RFM_COLUMNS,
     FitResult,
     FloatArray,
@@ -26,7 +26,7 @@ from cxlab.exceptions import InputDataError
 logger = logging.getLogger(__name__)
 
 
-class PurchaseModel(BaseEstimator):
+class PurchaseModel(LogParamFitter):
     """Base class: fitting and scoring on ``frequency, recency, T`` frames.
 
     Subclasses give ``_param_names``, ``_base_start`` and ``_rows``, the
@@ -35,19 +35,6 @@ class PurchaseModel(BaseEstimator):
 
     _param_names: ClassVar[tuple[str, ...]] = ()
     _base_start: ClassVar[tuple[float, ...]] = ()
-
-    def __init__(
-        self,
-        *,
-        n_starts: int = 3,
-        max_iter: int = 2000,
-        tol: float = 1e-13,
-        random_state: int | np.random.Generator | None = 0,
-    ) -> None:
-        self.n_starts = n_starts
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
 
     # -- to implement ---------------------------------------------------------------
     @staticmethod

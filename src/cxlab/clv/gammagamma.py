@@ -21,10 +21,10 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 from scipy.special import digamma, gammaln
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from cxlab.clv._base import (
+    LogParamFitter,
     FloatArray,
     check_sample_weight,
     fit_log_params,
@@ -58,7 +58,7 @@ def _gg_rows(p: FloatArray, x: FloatArray, zbar: FloatArray, *, grad: bool) -> t
     return ll, np.stack([d_p, d_q, d_g], axis=1)
 
 
-class GammaGamma(BaseEstimator):
+class GammaGamma(LogParamFitter):
     """Gamma-Gamma model of the mean spend per repeat transaction.
 
     Fitted on customers with at least one repeat purchase (``frequency > 0``);
@@ -89,19 +89,6 @@ class GammaGamma(BaseEstimator):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
-
-    def __init__(
-        self,
-        *,
-        n_starts: int = 3,
-        max_iter: int = 2000,
-        tol: float = 1e-13,
-        random_state: int | np.random.Generator | None = 0,
-    ) -> None:
-        self.n_starts = n_starts
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
 
     def _read(self, X: Any) -> tuple[FloatArray, FloatArray]:
         cols = frame_columns(X, _COLUMNS, who="GammaGamma")

@@ -84,9 +84,13 @@ def ratio_interval(
         noise = 64 * np.finfo(np.float64).eps * (np.abs(syy) + np.abs(2.0 * r * sxy) + r * r * sxx)
         resid = np.where(resid > noise, resid, 0.0)
         var = np.where(nn > 1, nn / (nn - 1.0) * resid / (sx * sx), np.nan)
-        q = _sp.t.ppf(0.5 + level / 2.0, np.maximum(nn - 1.0, 1.0))
-        half = q * np.sqrt(var)
+        half = _t_half_width(var, nn, level)
     return r, r - half, r + half
+
+
+def _t_half_width(var: FloatArray, nn: FloatArray, level: float) -> FloatArray:
+    """``t(level, n-1) * sqrt(var)``: half the width of a t interval on ``n`` units."""
+    return _sp.t.ppf(0.5 + level / 2.0, np.maximum(nn - 1.0, 1.0)) * np.sqrt(var)
 
 
 def total_interval(
@@ -113,9 +117,7 @@ def total_interval(
     sy, syy, nn = map(_f, (sum_y, sum_yy, n))
     with np.errstate(divide="ignore", invalid="ignore"):
         var = np.where(nn > 1, (syy - sy * sy / nn) / (nn - 1.0), np.nan)
-        var = np.maximum(var, 0.0)
-        q = _sp.t.ppf(0.5 + level / 2.0, np.maximum(nn - 1.0, 1.0))
-        half = q * np.sqrt(nn * var)
+        half = _t_half_width(nn * np.maximum(var, 0.0), nn, level)
     return sy, sy - half, sy + half
 
 
