@@ -165,10 +165,11 @@ def _satisfaction_section(ds: Dataset, out: Path) -> Section:
 
     from cxlab import satisfaction
 
+    from cxlab.satisfaction.api import feature_frame
+
+    invitations = feature_frame(ds.tables, reporting_currency=ds.reporting_currency)
     per_method = {
-        method: satisfaction.estimate(
-            ds.tables, method=method, by=("marketplace",), reporting_currency=ds.reporting_currency
-        )
+        method: satisfaction.estimate_population(invitations, method=method, by=("marketplace",), n_jobs=1)
         for method in ("naive", "aipw")
     }
     keys = ["marketplace", "scale"]

@@ -102,6 +102,21 @@ def fit(
     return result
 
 
+def feature_frame(
+    tables: Mapping[str, nw.LazyFrame],
+    target: Target = "invited",
+    *,
+    reporting_currency: str = DEFAULT_REPORTING_CURRENCY,
+) -> pd.DataFrame:
+    """The features :func:`estimate` works on, collected in a fixed row order.
+
+    Build it once to run :func:`~cxlab.satisfaction.estimate_population` with
+    several methods on the same rows.
+    """
+    build = invitation_features if target == "invited" else order_features
+    return _collect(build(tables, reporting_currency=reporting_currency))
+
+
 def estimate(
     tables: Mapping[str, nw.LazyFrame],
     method: Method = "aipw",
@@ -122,8 +137,7 @@ def estimate(
     :func:`~cxlab.satisfaction.estimate_population`; see there for the columns
     and for the covariate balance returned with ``return_balance=True``.
     """
-    build = invitation_features if target == "invited" else order_features
-    frame = _collect(build(tables, reporting_currency=reporting_currency))
+    frame = feature_frame(tables, target, reporting_currency=reporting_currency)
     return estimate_population(  # type: ignore[call-overload]
         frame, method=method, by=by, target=target, learner=learner, folds=folds,
         random_state=random_state, n_jobs=n_jobs, return_balance=return_balance,
