@@ -21,6 +21,7 @@ metadata (:func:`group_dir`); raw data values never become paths.
 """
 
 from cxlab.bundle._core import FORMAT, KINDS, Bundle, BundleError, group_dir, read_bundle, write_bundle
+from cxlab.bundle._fingerprint import fingerprint
 from cxlab.bundle._lightgbm import load_lightgbm
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "KINDS",
     "Bundle",
     "BundleError",
+    "fingerprint",
     "group_dir",
     "load_lightgbm",
     "read_bundle",
