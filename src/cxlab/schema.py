@@ -180,5 +180,14 @@ MARKETPLACES: dict[str, Marketplace] = {
     )
 }
 
-#: The reporting currency when a project names none.
+#: The reporting currency of library functions called without one (the CLI and
+#: :func:`cxlab.io.load_dataset` resolve it from the data instead).
 DEFAULT_REPORTING_CURRENCY = "EUR"
+
+
+def check_currency_code(value: object) -> str:
+    """``value`` as an upper-case ISO 4217 code (three letters), or ValueError."""
+    text = str(value).strip().upper() if isinstance(value, str) else ""
+    if len(text) != 3 or not text.isascii() or not text.isalpha():
+        raise ValueError(f"a currency is a three-letter ISO 4217 code such as GBP, USD or EUR; got {value!r}")
+    return text

@@ -43,7 +43,9 @@ def test_fit_by_marketplace_with_holdout_then_score(data: Path, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     top = json.loads((model / "params.json").read_text())
     assert top["by"] == "marketplace" and len(top["groups"]) == 7
-    holdout = json.loads((model / "DE" / "holdout.json").read_text())
+    folders = {g["marketplace"]: g["folder"] for g in top["groups"]}
+    assert all(model.joinpath(f).is_dir() for f in folders.values())
+    holdout = json.loads((model / folders["DE"] / "holdout.json").read_text())
     assert holdout["actual_total"] > 0
     assert abs(holdout["predicted_total"] / holdout["actual_total"] - 1) < 0.35
     assert [row["label"] for row in holdout["by_frequency"]][-1] == "7+"

@@ -10,7 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from cxlab.cli._common import ConfigOpt, DataArg, EngineChoice, EngineOpt, echo_frame, err_console, fail, handle_errors, load, out_console
+from cxlab.cli._common import (
+    ConfigOpt, CurrencyOpt, DataArg, EngineChoice, EngineOpt, check_range, echo_frame, fail, handle_errors, load,
+    out_console, require_rows, say,
+)
 
 clv_app = typer.Typer(help="Engagement: BG/NBD, Pareto/NBD, Gamma-Gamma, P(alive) and CLV.", no_args_is_help=True)
 
@@ -33,10 +36,32 @@ class TimeUnit(str, Enum):
 DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
 
 
-def _write(path: Path, payload: Any) -> None:
-    from cxlab.io import write_json_atomic
+#: Longest forecast horizon, per time unit: 100 years.
+MAX_HORIZON = {"W": 5_200, "D": 36_525}
 
-    write_json_atomic(path, payload)
+
+def _write(path: Path, payload: Any) -> None:
+    from cxlab._fs import atomic_write_json
+
+    atomic_write_json(path, payload)
+
+
+def _read_summary(path: Path) -> Any:
+    import pandas as pd
+
+    from cxlab.exceptions import InputDataError
+
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        reason = " ".join(str(err).split()) or "no columns to parse"
+        raise InputDataError(
+            f"{path}: cannot read the summary as CSV ({reason}); expected a header with frequency, recency, "
+            "T (and monetary_value) and one row per customer."
+        ) from err
+    if frame.empty:
+        raise InputDataError(f"{path}: the summary has a header but no rows; give one row per customer.")
+    return frame
 
 
 @clv_app.command("fit")
@@ -52,16 +77,22 @@ def fit(
     by: Annotated[str | None, typer.Option(help="Fit one model per value of this column, e.g. marketplace.")] = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
+    currency: CurrencyOpt = None,
 ) -> None:
-    """Fit a purchase model (and the Gamma-Gamma spend model) on raw orders or on a summary."""
+    """Fit a purchase model (and the Gamma-Gamma spend model) on raw orders or on a summary.
+
+    OUT is written whole (staged, then renamed into place): an interrupted or
+    failed fit leaves the previous model as it was. With --by, each group's
+    model goes to a folder with a safe name; params.json maps values to folders.
+    """
     from cxlab import clv
+    from cxlab._fs import safe_name, staged_dir
 
     if summary is not None:
-        import pandas as pd
-
-        frame = pd.read_csv(summary)
+        frame = _read_summary(summary)
         result = clv.fit_from_summary(frame, model.value, time_unit=time_unit.value)
-        _write(out / "params.json", result)
+        with staged_dir(out) as stage:
+            _write(stage / "params.json", result)
         _print_params(result)
         out_console.print(str(out / "params.json"))
         return
@@ -73,8 +104,13 @@ def fit(
         fail("--observation-end DATE is required with a dataset (the last day of data to use).", 2)
     from cxlab.summary import orders_in_context
 
-    ds = load(data, engine, config)
+    if calibration_end is not None and calibration_end >= observation_end:
+        fail(f"--calibration-end {calibration_end.date()} must come before --observation-end {observation_end.date()}.", 2)
+    ds = load(data, engine, config, currency=currency)
     orders = orders_in_context(ds)
+    if by is not None and by not in orders.collect_schema().names():
+        fail(f"--by {by!r} is not a column of the orders or their customers; "
+             f"valid: {', '.join(c for c in orders.collect_schema().names() if not c.startswith('_'))}.", 2)
     result = clv.fit_from_orders(
         orders.to_native(),
         observation_end=observation_end.date(),
@@ -91,17 +127,20 @@ def fit(
         "currency": ds.reporting_currency,
     }
     groups = result["groups"] if by else [result]
-    for group in groups:
-        folder = out / str(group[by]) if by else out
-        params = {**group["params"], **meta}
-        _write(folder / "params.json", params)
-        if group.get("spend"):
-            _write(folder / "spend.json", {**group["spend"], **meta})
-        if group.get("holdout"):
-            _write(folder / "holdout.json", group["holdout"])
-        _print_params(params, title=f"{by}={group[by]}" if by else None)
-    if by:
-        _write(out / "params.json", {"by": by, "groups": [{by: g[by], **g["params"], **meta} for g in groups], **meta})
+    folders = [safe_name(g[by]) for g in groups] if by else [""]
+    with staged_dir(out) as stage:
+        for group, name in zip(groups, folders, strict=True):
+            folder = stage / name if name else stage
+            params = {**group["params"], **meta}
+            _write(folder / "params.json", params)
+            if group.get("spend"):
+                _write(folder / "spend.json", {**group["spend"], **meta})
+            if group.get("holdout"):
+                _write(folder / "holdout.json", group["holdout"])
+            _print_params(params, title=f"{by}={group[by]}" if by else None)
+        if by:
+            entries = [{by: g[by], "folder": name, **g["params"], **meta} for g, name in zip(groups, folders, strict=True)]
+            _write(stage / "params.json", {"by": by, "groups": entries, **meta})
     out_console.print(str(out / "params.json"))
 
 
@@ -112,10 +151,9 @@ def _print_params(result: dict[str, Any], title: str | None = None) -> None:
         for k, v in result["params"].items()
     )
     head = f"{title}: " if title else ""
-    err_console.print(
+    say(
         f"{head}{result['model']} on {result['n_customers']:,} customers: {text}; "
-        f"log-likelihood {result['log_likelihood']:.2f}",
-        highlight=False,
+        f"log-likelihood {result['log_likelihood']:.2f}"
     )
 
 
@@ -125,12 +163,13 @@ def score(
     data: DataArg = None,
     *,
     model: Annotated[Path, typer.Option("--model", "-m", exists=True, file_okay=False, help="Folder written by 'cxlab clv fit'.")],
-    horizon: Annotated[int, typer.Option(min=1, help="Forecast horizon in the model's time unit (weeks by default).")],
-    discount_rate: Annotated[float, typer.Option(min=0.0, help="Discount rate per time unit for CLV.")] = 0.0,
+    horizon: Annotated[int, typer.Option(min=1, max=36_525, help="Forecast horizon in the model's time unit (weeks by default); at most 100 years.")],
+    discount_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Discount rate per time unit for CLV, from 0 to 1.")] = 0.0,
     observation_end: DateOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help="Output file (format from its suffix: .parquet, .csv, .json).")] = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
+    currency: CurrencyOpt = None,
 ) -> None:
     """Per customer: customer_id, p_alive, expected_purchases, expected_spend, clv."""
     import pandas as pd
@@ -138,18 +177,29 @@ def score(
     from cxlab import clv
     from cxlab.summary import orders_in_context
 
+    from cxlab._fs import inside
+    from cxlab.exceptions import InputDataError
+
     params = _read_json(model / "params.json")
+    if not isinstance(params, dict):
+        raise InputDataError(f"{model / 'params.json'}: expected a JSON object written by 'cxlab clv fit'.")
     groups = params["groups"] if "groups" in params else None
+    unit = str(params.get("time_unit", "W"))
+    check_range("--horizon", horizon, 1, MAX_HORIZON.get(unit, MAX_HORIZON["W"]), f"periods of {unit} (100 years)")
     end = observation_end.date() if observation_end else params.get("observation_end")
     if end is None:
         fail("--observation-end DATE is required: the model folder does not record one.", 2)
-    ds = load(data, engine, config)
+    ds = load(data, engine, config, currency=currency)
+    model_currency = params.get("currency")
+    if model_currency and model_currency != ds.reporting_currency:
+        fail(f"{model}: the model's spend is in {model_currency} but the data's reporting currency is "
+             f"{ds.reporting_currency}; give --currency {model_currency}.", 2)
     orders = orders_in_context(ds)
     import narwhals as nw
 
     parts = []
     for group in groups or [None]:
-        folder = model / str(group[params["by"]]) if group else model
+        folder = inside(model, group.get("folder", str(group[params["by"]]))) if group else model
         part_orders = orders.filter(nw.col(params["by"]) == group[params["by"]]) if group else orders
         spend_path = folder / "spend.json"
         scored = clv.score_orders(
@@ -166,6 +216,7 @@ def score(
             scored.insert(1, params["by"], group[params["by"]])
         parts.append(scored)
     result = pd.concat(parts, ignore_index=True)
+    require_rows(result, f"no customer has an order up to {end}.")
     fmt = out.suffix.lstrip(".") if out is not None and out.suffix in (".csv", ".parquet", ".json") else "csv"
     echo_frame(result, fmt, out)
 
