@@ -25,7 +25,7 @@ from cxlab.metrics.frames import (
     unit_frame,
 )
 from cxlab.metrics.periods import MONTH_OR_COARSER, PERIOD, Grain, as_date, check_grain
-from cxlab.metrics.spec import MetricSpec, load_spec
+from cxlab.metrics.spec import MetricSpec, check_specs, load_spec
 from cxlab.metrics.stats import ratio_interval, total_interval, wilson_interval
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, Marketplace
 
@@ -192,6 +192,9 @@ def compute_metrics(
     columns = {t: tuple(lf.collect_schema().names()) for t, lf in tables.items()}
     by = _check_by(by, columns)
     chosen = _select(metrics, catalog, columns, by, grain)
+    if spec is not None:
+        specs = load_spec(spec) if isinstance(spec, (str, Path)) else list(spec)
+        check_specs([s for s in specs if s.name in {m.name for m in chosen}], tables)
     ctx = make_context(
         tables, columns, by=by, grain=grain,
         since=as_date(since, "since"), until=as_date(until, "until"),
