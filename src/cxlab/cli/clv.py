@@ -107,7 +107,7 @@ def fit(
     if calibration_end is not None and calibration_end >= observation_end:
         fail(f"--calibration-end {calibration_end.date()} must come before --observation-end {observation_end.date()}.", 2)
     ds = load(data, engine, config, currency=currency)
-    orders = orders_in_context(ds)
+    orders = _orders_for(ds, by)
     if by is not None and by not in orders.collect_schema().names():
         fail(f"--by {by!r} is not a column of the orders or their customers; "
              f"valid: {', '.join(c for c in orders.collect_schema().names() if not c.startswith('_'))}.", 2)
@@ -142,6 +142,17 @@ def fit(
             entries = [{by: g[by], "folder": name, **g["params"], **meta} for g, name in zip(groups, folders, strict=True)]
             _write(stage / "params.json", {"by": by, "groups": entries, **meta})
     out_console.print(str(out / "params.json"))
+
+
+def _orders_for(ds: Any, by: str | None) -> Any:
+    """Orders in context, with the customer attribute ``by`` when it is one."""
+    from cxlab.summary import orders_in_context
+
+    orders = orders_in_context(ds)
+    customers = ds.table("customers")
+    if by and by not in orders.collect_schema().names() and by in customers.collect_schema().names():
+        orders = orders.join(customers.select("customer_id", by), on="customer_id", how="left")
+    return orders
 
 
 def _print_params(result: dict[str, Any], title: str | None = None) -> None:
@@ -194,7 +205,7 @@ def score(
     if model_currency and model_currency != ds.reporting_currency:
         fail(f"{model}: the model's spend is in {model_currency} but the data's reporting currency is "
              f"{ds.reporting_currency}; give --currency {model_currency}.", 2)
-    orders = orders_in_context(ds)
+    orders = _orders_for(ds, params.get("by"))
     import narwhals as nw
 
     parts = []
