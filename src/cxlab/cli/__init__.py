@@ -30,6 +30,7 @@ class _Root(TyperGroup):
         args = list(sys.argv[1:] if args is None else args)
         cut = args.index("--") if "--" in args else len(args)
         _common.STATE["debug"] = "--debug" in args[:cut]
+        _common.STATE["reported"] = False
         args = [a for a in args[:cut] if a != "--debug"] + args[cut:]
         try:
             rv = super().main(
@@ -51,6 +52,8 @@ class _Root(TyperGroup):
             sys.exit(1)
         if not standalone_mode:
             return rv
+        if rv == 130 and not _common.STATE["reported"]:  # Ctrl-C while parsing: Typer exits 130 silently
+            _common.say_error("interrupted; nothing was written.")
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -92,5 +95,11 @@ for _group in (data, demo, metrics, clv, satisfaction):
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point (a Ctrl-C before a command starts is one line too)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        if _common.debug_enabled() or "--debug" in sys.argv[1:]:
+            raise
+        _common.say_error("interrupted; nothing was written.")
+        sys.exit(130)

@@ -27,7 +27,7 @@ out_console = Console(markup=False, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-STATE = {"debug": False}
+STATE = {"debug": False, "reported": False}
 
 
 class Format(str, Enum):
@@ -94,6 +94,7 @@ def say(message: str) -> None:
 def say_error(message: str) -> None:
     """``error: MESSAGE`` as one plain line on stderr."""
     line = " ".join(str(message).split()) or "unknown error"
+    STATE["reported"] = True
     err_console.print(Text("error: ", style="bold red") + Text(line), soft_wrap=True)
 
 
@@ -153,7 +154,7 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             if debug_enabled():
                 raise
-            fail("interrupted; nothing was written to the output.", 130)
+            fail("interrupted; nothing was written.", 130)
         except Exception as err:  # noqa: BLE001 - the edge of the program
             if debug_enabled():
                 raise
