@@ -58,9 +58,12 @@ def fit(
         data, engine, config, currency=currency, command="satisfaction fit",
         needs={"surveys": "the survey invitations and answers it learns from"},
     )
-    with err_console.status("fitting satisfaction models"):
+    from cxlab._fs import staged_dir
+
+    # OUT is written whole: a failed or interrupted fit leaves the previous model as it was
+    with err_console.status("fitting satisfaction models"), staged_dir(out) as stage:
         evaluation = satisfaction.fit(
-            ds.tables, out, reporting_currency=ds.reporting_currency, holdout=holdout, random_state=seed
+            ds.tables, stage, reporting_currency=ds.reporting_currency, holdout=holdout, random_state=seed
         )
     for scale, e in evaluation["scales"].items():
         say(
