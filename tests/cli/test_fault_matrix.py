@@ -178,6 +178,39 @@ def truncate(name: str) -> Callable[[Path], None]:
     return setup
 
 
+RETAIL = Path(__file__).resolve().parents[1] / "data" / "uk_retail"
+
+
+def retail(segments: tuple[str, ...]) -> Setup:
+    """The hand-made UK retailer under canonical names, customers given ``segments`` in turn."""
+
+    def setup(root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        customers = pd.read_csv(RETAIL / "customers.csv", dtype=str)
+        pd.DataFrame(
+            {
+                "customer_id": customers["CustomerID"],
+                "marketplace": "UK",
+                "signup_ts": pd.to_datetime(customers["FirstPurchase"], format="%d/%m/%Y %H:%M"),
+                "segment": [segments[i % len(segments)] for i in range(len(customers))],
+            }
+        ).to_parquet(root / "customers.parquet", index=False)
+        invoices = pd.read_csv(RETAIL / "invoices.csv", dtype=str, keep_default_na=False)
+        pd.DataFrame(
+            {
+                "order_id": invoices["InvoiceNo"],
+                "customer_id": invoices["CustomerID"].replace("", None),
+                "order_ts": pd.to_datetime(invoices["InvoiceDate"], format="%d/%m/%Y %H:%M"),
+                "amount": invoices["Total"].str.strip().astype(float),
+            }
+        ).to_parquet(root / "orders.parquet", index=False)
+
+    return setup
+
+
+RETAIL_REJECTS = {"orders": {"negative_amount": 4, "null_key:customer_id": 3}}
+
+
 def fx(**rates: float) -> pd.DataFrame:
     return pd.DataFrame({"currency": list(rates), "rate": list(rates.values())})
 
@@ -358,6 +391,10 @@ CASES = [
     c("brackets_in_missing_path", lambda root: None, ("validate", "{tmp}/[bold]x[/bold]", "--out", "{out}"), Fail(2, "[bold]x[/bold]")),
     c("brackets_in_value", data(cell("customers", "marketplace", 0, "[red]ZZ[/red]")), VALIDATE, Ok({"customers": {"unknown_marketplace": 1}, "orders": {"orphan_customer_id": 2}})),
     c("dotdot_in_out_path", data(), ("metrics", "{data}", "-m", "orders", "-f", "csv", "--out", "{tmp}/a/../m.csv"), Ok()),
+    c("by_values_look_like_paths", retail(("../../escaped", "/tmp/abs")), ("clv", "fit", "{data}", "--observation-end", "2011-03-31", "--by", "segment", "--out", "{out}"), Ok(RETAIL_REJECTS)),
+    c("by_values_with_brackets_in_metrics", retail(("[red]a[/red]", "..")), ("metrics", "{data}", "-m", "orders", "--by", "segment", "-f", "csv", "--out", "{out}"), Ok(RETAIL_REJECTS)),
+    c("two_validates_into_one_out", data(cell("orders", "amount", 1, -1.0)), VALIDATE, Ok({"orders": {"negative_amount": 1}}), previous=True),
+    c("two_fits_into_one_out", retail(("a", "b")), ("clv", "fit", "{data}", "--observation-end", "2011-03-31", "--out", "{tmp}/out"), Ok(RETAIL_REJECTS), previous=True),
     c("brackets_in_unknown_metric", data(), ("metrics", "{data}", "-m", "[x]", "--out", "{out}"), Fail(2, "'[x]'")),
 ]
 
@@ -420,9 +457,13 @@ def run_case(case: Case, tmp: Path, monkeypatch: pytest.MonkeyPatch, engine: str
         args += ["--engine", engine]
     target = _out_of(case, root, out)
     if case.previous:  # an earlier complete run at --out
-        first = runner.invoke(app, ["validate", str(root), "--out", str(target)])
+        again = args if args[0] != "validate" or case.patch is None else ["validate", str(root), "--out", str(target)]
+        if args[0] == "clv":  # a different earlier model: one per segment
+            again = [*args, "--by", "segment"]
+        first = runner.invoke(app, again)
         assert first.exit_code == 0, first.output
     before = _snapshot(target)
+    tree_before = {p for p in tmp.rglob("*")}
     with monkeypatch.context() as mp:
         if case.patch is not None:
             case.patch(mp, tmp)
@@ -432,6 +473,9 @@ def run_case(case: Case, tmp: Path, monkeypatch: pytest.MonkeyPatch, engine: str
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), repr(result.exception)
     leftovers = [p.name for p in target.parent.glob(f".{target.name}.*")] if target.parent.exists() else []
     assert not leftovers, leftovers
+    real = target.resolve()
+    escaped = [p for p in set(tmp.rglob("*")) - tree_before if p.is_file() and real != p.resolve() and real not in p.resolve().parents]
+    assert not escaped, f"written outside --out: {escaped}"
     if isinstance(case.expect, Fail):
         assert result.exit_code == case.expect.code, output
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -443,6 +487,9 @@ def run_case(case: Case, tmp: Path, monkeypatch: pytest.MonkeyPatch, engine: str
     assert result.exit_code == 0, output
     assert case.expect.stderr in result.stderr
     _check_output(target)
+    if case.previous and target.is_dir():  # the second run replaced the first whole
+        names = {p.name for p in target.iterdir()}
+        assert names <= {"validation.json", "rejects", "params.json", "spend.json", "holdout.json"}, names
     currency = [a for i, a in enumerate(args) if i and args[i - 1] == "--currency"]
     config = [a for i, a in enumerate(args) if i and args[i - 1] == "--config"]
     extra = (["--currency", *currency] if currency else []) + (["--config", *config] if config else [])
