@@ -141,6 +141,17 @@ TABLES: dict[str, Table] = {
     )
 }
 
+#: What each table is used for, in messages about a missing table.
+TABLE_PURPOSE: dict[str, str] = {
+    "customers": "customers, their marketplace and attributes",
+    "orders": "orders and their amounts",
+    "events": "app and web activity",
+    "surveys": "survey invitations and answers",
+    "contacts": "customer-service contacts",
+    "treatments": "actions given to customers",
+    "fx": "exchange rates into the reporting currency",
+}
+
 #: Tables in the order they are validated (parents before children).
 TABLE_ORDER: tuple[str, ...] = (
     "customers", "fx", "orders", "events", "surveys", "contacts", "treatments",

@@ -343,7 +343,7 @@ CASES = [
     c("cohorts_without_events", data(), ("cohorts", "{data}", "-f", "csv", "--out", "{out}"), Ok()),
     c("cohorts_events_activity_without_events", data(), ("cohorts", "{data}", "--activity", "events", "--out", "{out}"), Fail(2, "cohorts needs the 'events' table")),
     c("satisfaction_without_surveys", data(), ("satisfaction", "fit", "{data}", "--out", "{out}"), Fail(2, "needs the 'surveys' table")),
-    c("metric_needs_missing_table", data(), ("metrics", "{data}", "-m", "csat", "--out", "{out}"), Fail(2, "needs table 'surveys'")),
+    c("metric_needs_missing_table", data(), ("metrics", "{data}", "-m", "csat", "--out", "{out}"), Fail(2, "needs table 'surveys' (survey invitations and answers)")),
     c("surveys_without_scale", data(surveys=SURVEYS), ("metrics", "{data}", "-m", "csat", "-f", "csv", "--out", "{out}"), Ok()),
     c("only_required_tables_validate", data(), VALIDATE, Ok()),
     # --- project files

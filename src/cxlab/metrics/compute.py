@@ -27,7 +27,7 @@ from cxlab.metrics.frames import (
 from cxlab.metrics.periods import MONTH_OR_COARSER, PERIOD, Grain, as_date, check_grain
 from cxlab.metrics.spec import MetricSpec, check_specs, load_spec
 from cxlab.metrics.stats import ratio_interval, total_interval, wilson_interval
-from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, Marketplace
+from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, TABLE_PURPOSE, Marketplace
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _unavailable(
         needed.setdefault(metric.columns[0].source.table, set()).add(metric.distinct_column)
     for table, cols in needed.items():
         if table not in columns:
-            return f"it needs table '{table}', which the dataset does not have"
+            return f"it needs table '{table}' ({TABLE_PURPOSE[table]}), which the dataset does not have"
         missing = sorted(set(cols) - set(columns[table]))
         if missing:
             return f"it needs column(s) {', '.join(missing)} of table '{table}'"
