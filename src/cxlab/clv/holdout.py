@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from cxlab.clv._base import FloatArray
+from cxlab.timeunits import UNIT_DAYS, check_time_unit
 from cxlab.clv.summary import (
+    SUMMARY_UNITS,
     SummaryTimeUnit,
-    _UNIT_DAYS,
     collect_pandas,
     daily_purchases,
     date_to_day_number,
@@ -112,7 +113,7 @@ def tracking_curve(
         ``{"week", "end_date", "period" ("calibration" or "holdout"),
         "actual_cumulative", "predicted_cumulative"}`` per week.
     """
-    unit = _UNIT_DAYS[time_unit]
+    unit = UNIT_DAYS[check_time_unit(time_unit, name="time_unit", who="tracking_curve", allowed=SUMMARY_UNITS)]
     obs = date_to_day_number(observation_end, name="observation_end")
     cal = date_to_day_number(calibration_end, name="calibration_end")
     daily = daily_purchases(
