@@ -35,8 +35,8 @@ import pandas as pd
 from cxlab.engine import get_engine
 from cxlab.features import invitation_features
 from cxlab.satisfaction import SatisfactionModel, estimate_population, expected_calibration_error
-from cxlab.satisfaction.drivers import top_features
-from cxlab.satisfaction.model import model_features
+from cxlab.satisfaction._drivers import top_features
+from cxlab.satisfaction._design import feature_columns
 from cxlab.synth import generate
 
 RESULTS = Path(__file__).parent / "results" / "satisfaction.json"
@@ -91,7 +91,7 @@ def part_coverage(frame: pd.DataFrame, reps: int) -> dict:
     truth = float((csat.true_score >= 4).mean())
     rng = np.random.default_rng(12345)
     covered, est = [], []
-    features = [c for c in model_features(csat) if c not in ("true_score", "response_probability")]
+    features = [c for c in feature_columns(csat) if c not in ("true_score", "response_probability")]
     for rep in range(reps):
         out = estimate_population(redraw(csat, rng), method="aipw", covariates=features,
                                   n_jobs=1, random_state=rep)
@@ -105,7 +105,7 @@ def part_coverage(frame: pd.DataFrame, reps: int) -> dict:
 def part_model(frame: pd.DataFrame, summary: dict) -> dict:
     from sklearn.metrics import roc_auc_score
 
-    features = [c for c in model_features(frame) if c not in ("true_score", "p_satisfied", "response_probability")]
+    features = [c for c in feature_columns(frame) if c not in ("true_score", "p_satisfied", "response_probability")]
     csat = frame[frame.scale == "csat5"]
     customers = csat.customer_id.unique()
     test_ids = set(customers[np.random.default_rng(0).random(len(customers)) < 0.3])

@@ -13,9 +13,10 @@ that all of them accept the same things and answer a wrong type the same way
   ``AttributeError`` / ``TypeError`` from inside.
 - **Returned**: a table computed in memory comes back in the caller's kind
   (:func:`to_native_like`): pandas for pandas, a Polars ``DataFrame`` for
-  Polars (eager or lazy), a PyArrow ``Table`` for PyArrow, a Narwhals
-  ``DataFrame`` for Narwhals input, and pandas for the engines whose results
-  live elsewhere (DuckDB, Spark). Per-row predictions of estimators are numpy
+  Polars (eager or lazy), a PyArrow ``Table`` for PyArrow, and pandas for
+  everything else: DuckDB and Spark, whose results would otherwise have to be
+  sent back to the engine, and Narwhals frames (how :class:`cxlab.io.Dataset`
+  hands out its tables). Per-row predictions of estimators are numpy
   arrays, as in scikit-learn. Row-level work that stays on the engine (e.g.
   :func:`cxlab.clv.rfm_summary`, the feature builders) returns a lazy frame of
   the engine it was given, wrapped the way it was given (native in, native out;
@@ -137,9 +138,7 @@ def to_native_like(result: pd.DataFrame, like: Any) -> Any:
     """``result`` in the kind of the caller's input ``like`` (see the module docstring)."""
     if isinstance(like, Mapping):  # a mapping of tables: the kind of its first table
         like = next(iter(like.values()), None)
-    if isinstance(like, nw.DataFrame | nw.LazyFrame):
-        return nw.from_native(result, eager_only=True)
-    if like is None or isinstance(like, pd.DataFrame):
+    if like is None or isinstance(like, pd.DataFrame | nw.DataFrame | nw.LazyFrame):
         return result
     try:
         kind = nw.from_native(like).implementation.name.lower()

@@ -44,13 +44,13 @@ def _metrics_section(ds: Dataset, out: Path) -> Section:
         metrics=list(DEMO_METRICS),
         grain="month",
         by=("marketplace",),
-        currency=ds.reporting_currency,
+        reporting_currency=ds.reporting_currency,
         marketplaces=ds.marketplaces,
     )
     ds.engine.write_parquet(ds.engine.from_pandas(table), out / "metrics.parquet")
     overall = compute_metrics(
         ds.tables, metrics=list(DEMO_METRICS), grain="all", by=("marketplace",),
-        currency=ds.reporting_currency, marketplaces=ds.marketplaces,
+        reporting_currency=ds.reporting_currency, marketplaces=ds.marketplaces,
     )
     overall["value"] = [
         f"{v:.3g} [{lo:.3g}, {hi:.3g}]" if lo == lo else f"{v:,.0f}"

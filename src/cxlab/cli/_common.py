@@ -178,13 +178,6 @@ def _parquet_bytes(table: Any) -> bytes:
 
 
 def _write_atomic_bytes(path: Path, data: bytes) -> None:
-    import os
-    import uuid
+    from cxlab._fs import atomic_write_bytes
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_bytes(path, data)

@@ -55,7 +55,7 @@ def metrics(
         by=tuple(by or ()),
         since=since.date() if since else None,
         until=until.date() if until else None,
-        currency=(currency or ds.reporting_currency).upper(),
+        reporting_currency=(currency or ds.reporting_currency).upper(),
         fx_currency=ds.reporting_currency,
         marketplaces=ds.marketplaces,
         spec=parsed_spec,

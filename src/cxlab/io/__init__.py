@@ -12,16 +12,13 @@ Typical use::
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import narwhals as nw
 
+from cxlab._fs import atomic_write_json, atomic_write_text
 from cxlab.engine import Engine, get_engine
 from cxlab.io.config import DataConfig, TableConfig, load_config
 from cxlab.io.validate import REASONS, TableReport, ValidationReport, validate_tables
@@ -63,21 +60,9 @@ class Dataset:
         return self.tables[name]
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write text to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def write_json_atomic(path: Path, payload: Any) -> Path:
-    """Write JSON to ``path`` through a temporary file and a rename."""
-    return write_text_atomic(path, json.dumps(payload, indent=2, default=str) + "\n")
+#: Kept for callers of the old names; both are :mod:`cxlab._fs` functions.
+write_text_atomic = atomic_write_text
+write_json_atomic = atomic_write_json
 
 
 def load_dataset(

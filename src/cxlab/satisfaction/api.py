@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,11 +12,13 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab._fs import atomic_write_text
 from cxlab.exceptions import InputDataError
 from cxlab.features import invitation_features, order_features
+from cxlab.satisfaction._design import feature_columns
+from cxlab.satisfaction._drivers import explain_drivers
 from cxlab.satisfaction._learners import LearnerName
-from cxlab.satisfaction.drivers import explain_drivers
-from cxlab.satisfaction.model import SatisfactionModel, model_features
+from cxlab.satisfaction.model import SatisfactionModel
 from cxlab.satisfaction.persist import load_model, save_model
 from cxlab.satisfaction.population import Method, Target, estimate_population
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, SCALES
@@ -70,7 +70,7 @@ def fit(
             "satisfaction fit: the surveys table has no answered invitation "
             f"({len(frame):,} invitations, 0 scores); a model needs answers."
         )
-    features = model_features(frame)
+    features = feature_columns(frame)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"reporting_currency": reporting_currency, "features": features, "scales": {}}
@@ -96,9 +96,7 @@ def fit(
         folder = save_model(model, out_dir / scale, extra={"evaluation": evaluation})
         sample[features].to_parquet(folder / "explain.parquet", index=False)
         result["scales"][scale] = evaluation
-    tmp = out_dir / f".evaluation.{uuid.uuid4().hex}.tmp"
-    tmp.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
-    os.replace(tmp, out_dir / "evaluation.json")
+    atomic_write_text(out_dir / "evaluation.json", json.dumps(result, indent=2, default=float))
     return result
 
 
@@ -147,7 +145,7 @@ def estimate(
 def drivers(model_dir: Path, by: str | None = None, top: int = 5) -> pd.DataFrame:
     """Drivers of each saved model in ``model_dir`` (written by :func:`fit`).
 
-    Returns :func:`~cxlab.satisfaction.drivers.explain_drivers` for each scale,
+    Returns :func:`~cxlab.satisfaction.explain_drivers` for each scale,
     with a ``scale`` column first; ``drivers_text`` turns it into sentences.
     """
     model_dir = Path(model_dir)

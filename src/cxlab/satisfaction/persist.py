@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
+from cxlab._fs import atomic_write_text
 from cxlab.exceptions import InputDataError
 from cxlab.satisfaction.model import SatisfactionModel
 
 FORMAT = "cxlab.satisfaction/1"
 _FILES = {"booster_": "model.txt", "score_booster_": "score_model.txt"}
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_model(model: SatisfactionModel, directory: Path, *, extra: dict[str, Any] | None = None) -> Path:
@@ -41,7 +31,7 @@ def save_model(model: SatisfactionModel, directory: Path, *, extra: dict[str, An
     checksums = {}
     for attr, name in _FILES.items():
         text = getattr(model, attr).model_to_string()
-        _atomic_write(directory / name, text)
+        atomic_write_text(directory / name, text)
         checksums[name] = hashlib.sha256(text.encode()).hexdigest()
     meta = {
         "format": FORMAT,
@@ -56,7 +46,7 @@ def save_model(model: SatisfactionModel, directory: Path, *, extra: dict[str, An
     }
     if not isinstance(meta["params"]["monotone"], (str, type(None))):
         meta["params"]["monotone"] = dict(meta["params"]["monotone"])
-    _atomic_write(directory / "metadata.json", json.dumps(meta, indent=2, sort_keys=True))
+    atomic_write_text(directory / "metadata.json", json.dumps(meta, indent=2, sort_keys=True))
     return directory
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -16,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxlab._fs import staged_dir
 from cxlab.exceptions import InputDataError
 from cxlab.schema import MARKETPLACES, MIN_TIMESTAMP
 from cxlab.synth import params as P
@@ -190,40 +189,31 @@ def generate(
     n_chunks = -(-customers // chunk_size)
     streams = np.random.SeedSequence(seed).spawn(n_chunks)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     acc = TruthAccumulator(n_markets=len(codes))
-    ctx = _Context(window, codes, markets, currencies, tmp, acc)
-    truth_customers = StreamingFile(tmp / "truth" / "customers.parquet", CUSTOMER_TRUTH_SCHEMA)
-    truth_surveys = StreamingFile(tmp / "truth" / "surveys.parquet", SURVEY_TRUTH_SCHEMA)
-    try:
-        for k in range(n_chunks):
-            first = k * chunk_size
-            n = min(chunk_size, customers - first)
-            tc, ts = _chunk(np.random.default_rng(streams[k]), k, first, n, ctx)
-            truth_customers.write(tc)
-            truth_surveys.write(ts)
-            logger.debug("generated chunk %d/%d (%d customers)", k + 1, n_chunks, n)
-            if progress is not None:
-                progress(first + n, customers)
-        truth_customers.close()
-        truth_surveys.close()
+    if out.exists() and not out.is_dir():
+        out.unlink()  # _check_args allowed overwriting it
+    with staged_dir(out) as tmp:
+        ctx = _Context(window, codes, markets, currencies, tmp, acc)
+        truth_customers = StreamingFile(tmp / "truth" / "customers.parquet", CUSTOMER_TRUTH_SCHEMA)
+        truth_surveys = StreamingFile(tmp / "truth" / "surveys.parquet", SURVEY_TRUTH_SCHEMA)
+        try:
+            for k in range(n_chunks):
+                first = k * chunk_size
+                n = min(chunk_size, customers - first)
+                tc, ts = _chunk(np.random.default_rng(streams[k]), k, first, n, ctx)
+                truth_customers.write(tc)
+                truth_surveys.write(ts)
+                logger.debug("generated chunk %d/%d (%d customers)", k + 1, n_chunks, n)
+                if progress is not None:
+                    progress(first + n, customers)
+        finally:
+            truth_customers.close()
+            truth_surveys.close()
         _write_fx(tmp, currencies, acc)
         summary = _summary(ctx, seed=seed, customers=customers, chunk_size=chunk_size)
         (tmp / "truth" / "summary.json").write_text(
             json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
-    except BaseException:
-        truth_customers.close()
-        truth_surveys.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    os.replace(tmp, out)
     logger.info("wrote %d customers to %s", customers, out)
     return GenerationSummary(
         out=out, customers=customers, seed=seed, start=start, end=end,
