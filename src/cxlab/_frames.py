@@ -107,7 +107,7 @@ def as_tables(tables: Any, *, who: str, name: str = "tables") -> dict[str, nw.La
     if not isinstance(tables, Mapping):
         given = "None" if tables is None else type(tables).__name__
         raise InputDataError(
-            f"{who}: {name} must be a mapping of table name to dataframe, e.g. "
+            f"{who}: {name} must be a mapping of table name to {ACCEPTED}, e.g. "
             f"{{'customers': ..., 'orders': ...}} or Dataset.tables; got {given}."
         )
     frames = {str(k): as_frame(v, name=f"{name}[{k!r}]", who=who) for k, v in tables.items()}

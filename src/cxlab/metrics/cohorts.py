@@ -102,11 +102,11 @@ def compute_cohorts(
     )
     orders = source_rows(ctx, ORDERS, [])
     first = orders.group_by(CUSTOMER, *by).agg(nw.col(PERIOD).min().alias(_COHORT))
-    sources = {"orders": [orders], "events": [source_rows(ctx, _EVENTS, [])]}
-    sources["any"] = sources["orders"] + sources["events"]
-    active = nw.concat(
-        [lf.select(CUSTOMER, PERIOD) for lf in sources[activity]], how="vertical"
-    ).unique()
+    # events are read only when the activity counts them (a data set may have none)
+    sources = [orders] if activity in ("orders", "any") else []
+    if activity in ("events", "any"):
+        sources.append(source_rows(ctx, _EVENTS, []))
+    active = nw.concat([lf.select(CUSTOMER, PERIOD) for lf in sources], how="vertical").unique()
     retained = (
         active.join(first, on=CUSTOMER)
         .filter(nw.col(PERIOD) >= nw.col(_COHORT))
