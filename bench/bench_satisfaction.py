@@ -58,7 +58,7 @@ def part_mae(seeds: int, customers: int, tmp: Path) -> dict:
     rows = []
     for seed in range(seeds):
         folder = tmp / f"mae-{seed}"
-        generate(customers=customers, seed=seed, out=folder, overwrite=True)
+        generate(customers=customers, random_state=seed, out=folder, overwrite=True)
         truth = json.loads((folder / "truth" / "summary.json").read_text())["satisfaction"]["csat5"]
         frame = features_of(folder)
         frame = frame.drop(columns=["true_score", "p_satisfied", "response_probability"])
@@ -208,12 +208,12 @@ def main() -> int:
             results["mae"] = part_mae(3 if args.quick else 20, 20_000, tmp)
             print("mae", json.dumps(results["mae"], indent=1), flush=True)
         big = tmp / "big"
-        generate(customers=100_000, seed=2, out=big, overwrite=True)
+        generate(customers=100_000, random_state=2, out=big, overwrite=True)
         frame = features_of(big)
         summary = json.loads((big / "truth" / "summary.json").read_text())
         if "coverage" in parts:
             small = tmp / "coverage"
-            generate(customers=20_000, seed=99, out=small, overwrite=True)
+            generate(customers=20_000, random_state=99, out=small, overwrite=True)
             results["coverage"] = part_coverage(features_of(small), 10 if args.quick else 100)
             print("coverage", json.dumps(results["coverage"], indent=1), flush=True)
         if "model" in parts:

@@ -104,7 +104,7 @@ def _clv_section(ds: Dataset, out: Path, *, horizon_weeks: int = 52) -> Section:
         })
         scored = clv.score_orders(
             orders.filter(nw.col("marketplace") == market).to_native(), fitted["params"],
-            observation_end=last, horizon=horizon_weeks, spend=fitted["spend"], **common,
+            observation_end=last, horizon=horizon_weeks, time_unit="W", spend=fitted["spend"], **common,
         )
         scored.insert(1, "marketplace", market)
         scores.append(scored)
@@ -211,7 +211,7 @@ def run_demo(
     customers: int,
     out: Path,
     engine: str = "duckdb",
-    seed: int = 7,
+    random_state: int = 7,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Generate ``customers`` customers into ``out/data``, analyse them, write ``out/report.html``."""
@@ -220,7 +220,7 @@ def run_demo(
     say = progress or (lambda message: log.info(message))
     data_dir = out / "data"
     say(f"generating {customers:,} customers into {data_dir}")
-    synth.generate(customers=customers, seed=seed, out=data_dir)
+    synth.generate(customers=customers, random_state=random_state, out=data_dir)
     say(f"validating on {engine}")
     ds = load_dataset(data_dir, engine=engine, rejects_dir=out / "validation")
     summary = dataset_summary(ds)
@@ -237,7 +237,7 @@ def run_demo(
     )
     report = render_html(
         "cxlab demo", sections, out / "report.html",
-        subtitle=f"{customers:,} generated customers, seed {seed}, engine {engine}",
+        subtitle=f"{customers:,} generated customers, seed {random_state}, engine {engine}",
     )
     say(f"report written to {report}")
     return report

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab._frames import as_pandas
 from cxlab._fs import atomic_write_text
 from cxlab.exceptions import InputDataError
 from cxlab.features import invitation_features, order_features
@@ -29,16 +29,16 @@ logger = logging.getLogger(__name__)
 EXPLAIN_ROWS = 20_000
 
 
-def _collect(lf: nw.LazyFrame) -> pd.DataFrame:
+def _collect(lf: Any) -> pd.DataFrame:
     """Collect rows in a fixed order, so that folds and splits (and so the
     estimates) are the same on every engine, whatever order it returns rows in."""
-    frame = lf.collect().to_pandas()
+    frame = as_pandas(lf, name="features", who="satisfaction")
     keys = [k for k in ("survey_id", "order_id", "customer_id") if k in frame.columns]
     return frame.sort_values(keys, kind="stable").reset_index(drop=True) if keys else frame
 
 
 def fit(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     out_dir: Path,
     *,
     reporting_currency: str = DEFAULT_REPORTING_CURRENCY,
@@ -101,7 +101,7 @@ def fit(
 
 
 def feature_frame(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     target: Target = "invited",
     *,
     reporting_currency: str = DEFAULT_REPORTING_CURRENCY,
@@ -116,7 +116,7 @@ def feature_frame(
 
 
 def estimate(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     method: Method = "aipw",
     by: Sequence[str] = (),
     target: Target = "invited",

@@ -55,7 +55,7 @@ class GenerationSummary:
     ----------
     out : Path
         The dataset folder.
-    customers, seed : int
+    customers, random_state : int
     start, end : date
     marketplaces : tuple of str
     rows : dict of str to int
@@ -66,7 +66,7 @@ class GenerationSummary:
 
     out: Path
     customers: int
-    seed: int
+    random_state: int
     start: date
     end: date
     marketplaces: tuple[str, ...]
@@ -75,15 +75,15 @@ class GenerationSummary:
 
 
 def _check_args(
-    customers: int, seed: int, out: Path, start: date, end: date,
+    customers: int, random_state: int, out: Path, start: date, end: date,
     marketplaces: Sequence[str], chunk_size: int, overwrite: bool,
 ) -> tuple[str, ...]:
     if isinstance(customers, bool) or not isinstance(customers, int) or customers < 1:
         raise InputDataError(f"generate: 'customers' must be a positive integer; got {customers!r}.")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputDataError(f"generate: 'chunk_size' must be a positive integer; got {chunk_size!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputDataError(f"generate: 'seed' must be a non-negative integer; got {seed!r}.")
+    if isinstance(random_state, bool) or not isinstance(random_state, int) or random_state < 0:
+        raise InputDataError(f"generate: 'random_state' must be a non-negative integer; got {random_state!r}.")
     if start < date.fromisoformat(MIN_TIMESTAMP):
         raise InputDataError(f"generate: 'start' must be on or after {MIN_TIMESTAMP}; got {start}.")
     if (end - start).days + 1 < _MIN_WINDOW_DAYS:
@@ -129,7 +129,7 @@ def _is_generated(out: Path) -> bool:
 def generate(
     *,
     customers: int,
-    seed: int,
+    random_state: int,
     out: Path,
     start: date = date(2024, 1, 1),
     end: date = date(2025, 12, 31),
@@ -144,8 +144,8 @@ def generate(
     ----------
     customers : int
         Number of customers (at least 1).
-    seed : int
-        Seed of the random streams. The same seed and arguments (``chunk_size``
+    random_state : int
+        Seed of the random streams. The same random_state and arguments (``chunk_size``
         included) give byte-identical files.
     out : Path
         Dataset folder to create. It is written atomically: the data is built in a
@@ -182,12 +182,12 @@ def generate(
     truth files.
     """
     out = Path(out)
-    codes = _check_args(customers, seed, out, start, end, marketplaces, chunk_size, overwrite)
+    codes = _check_args(customers, random_state, out, start, end, marketplaces, chunk_size, overwrite)
     window = Window(start, end)
     markets = tuple(P.market_params(c) for c in codes)
     currencies = tuple(MARKETPLACES[c].currency for c in codes)
     n_chunks = -(-customers // chunk_size)
-    streams = np.random.SeedSequence(seed).spawn(n_chunks)
+    streams = np.random.SeedSequence(random_state).spawn(n_chunks)
 
     acc = TruthAccumulator(n_markets=len(codes))
     if out.exists() and not out.is_dir():
@@ -210,13 +210,13 @@ def generate(
             truth_customers.close()
             truth_surveys.close()
         _write_fx(tmp, currencies, acc)
-        summary = _summary(ctx, seed=seed, customers=customers, chunk_size=chunk_size)
+        summary = _summary(ctx, random_state=random_state, customers=customers, chunk_size=chunk_size)
         (tmp / "truth" / "summary.json").write_text(
             json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
     logger.info("wrote %d customers to %s", customers, out)
     return GenerationSummary(
-        out=out, customers=customers, seed=seed, start=start, end=end,
+        out=out, customers=customers, random_state=random_state, start=start, end=end,
         marketplaces=codes, rows=dict(acc.rows), truth=summary,
     )
 
@@ -402,7 +402,7 @@ def _write_fx(out: Path, currencies: tuple[str, ...], acc: TruthAccumulator) -> 
     acc.add_rows("fx", table.num_rows)
 
 
-def _summary(ctx: _Context, *, seed: int, customers: int, chunk_size: int) -> dict[str, Any]:
+def _summary(ctx: _Context, *, random_state: int, customers: int, chunk_size: int) -> dict[str, Any]:
     w, acc = ctx.window, ctx.acc
     importance = acc.driver_importance()
     causes = [c for c in importance if c != "customer"]
@@ -420,7 +420,7 @@ def _summary(ctx: _Context, *, seed: int, customers: int, chunk_size: int) -> di
     return {
         "generator": "cxlab.synth",
         "format_version": 1,
-        "seed": seed,
+        "random_state": random_state,
         "customers": customers,
         "chunk_size": chunk_size,
         "start": w.start.isoformat(),
