@@ -25,7 +25,7 @@ that all of them accept the same things and answer a wrong type the same way
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
@@ -134,6 +134,22 @@ def as_tables(tables: Any, *, who: str, name: str = "tables") -> dict[str, nw.La
     return out
 
 
+def require_columns(found: Sequence[Any], needed: Sequence[str], *, who: str, name: str, hint: str) -> None:
+    """Raise an :class:`InputDataError` unless every ``needed`` column is in ``found``.
+
+    The message names ``who``, the frame (``name``), the missing columns, the
+    first columns it has, and ``hint`` (how to fix).
+    """
+    have = {str(c) for c in found}
+    missing = [c for c in dict.fromkeys(needed) if c not in have]
+    if missing:
+        shown = ", ".join(map(str, list(found)[:12])) + (", ..." if len(found) > 12 else "")
+        raise InputDataError(
+            f"{who}: {name} must have column(s) {', '.join(dict.fromkeys(needed))}; "
+            f"missing {', '.join(missing)} (it has {shown or 'no columns'}). {hint}"
+        )
+
+
 def to_native_like(result: pd.DataFrame, like: Any) -> Any:
     """``result`` in the kind of the caller's input ``like`` (see the module docstring)."""
     if isinstance(like, Mapping):  # a mapping of tables: the kind of its first table
@@ -174,5 +190,6 @@ __all__ = [
     "as_pandas",
     "as_tables",
     "native_like",
+    "require_columns",
     "to_native_like",
 ]

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from cxlab._frames import as_eager
+from cxlab._frames import as_eager, require_columns
 from cxlab.exceptions import ConvergenceError, InputDataError
 
 logger = logging.getLogger(__name__)
@@ -55,13 +55,10 @@ def frame_columns(X: Any, columns: Sequence[str], *, who: str) -> dict[str, Floa
         non-finite values.
     """
     frame = as_eager(X, name="X", who=who)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputDataError(
-            f"{who}: X must have columns {', '.join(columns)}; missing {', '.join(missing)} "
-            f"(found {', '.join(map(str, frame.columns[:10]))}). Rename the columns or build "
-            "the summary with cxlab.clv.rfm_summary."
-        )
+    require_columns(
+        frame.columns, columns, who=who, name="X",
+        hint="Rename the columns or build the summary with cxlab.clv.rfm_summary.",
+    )
     out: dict[str, FloatArray] = {}
     for c in columns:
         try:

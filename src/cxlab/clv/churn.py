@@ -23,7 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 from cxlab.clv.bgnbd import BetaGeo
 from cxlab.clv.summary import collect_pandas, date_to_day_number, day_number, rfm_summary
-from cxlab._frames import as_frame, native_like
+from cxlab._frames import as_frame, native_like, require_columns
 from cxlab.exceptions import InputDataError
 from cxlab.timeunits import UNIT_DAYS
 
@@ -37,11 +37,10 @@ def _per_customer_counts(
 ) -> Any:
     nf = as_frame(frame, name=prefix, who="churn_features")
     names = nf.collect_schema().names()
-    missing = [c for c in (customer_id_col, ts_col) if c not in names]
-    if missing:
-        raise InputDataError(
-            f"churn_features: {prefix} must have columns {customer_id_col}, {ts_col}; missing {', '.join(missing)}."
-        )
+    require_columns(
+        names, [customer_id_col, ts_col], who="churn_features", name=prefix,
+        hint="Pass the column names with customer_id_col and event_ts_col / contact_ts_col.",
+    )
     day = day_number(nw.col(ts_col))
     return (
         nf.select(nw.col(customer_id_col).alias("customer_id"), day.alias("_d"))
@@ -91,12 +90,10 @@ def churn_features(
     c = date_to_day_number(cutoff, name="cutoff")
     nf = as_frame(orders, name="orders", who="churn_features")
     names = nf.collect_schema().names()
-    missing = [k for k in (customer_id_col, datetime_col, monetary_value_col) if k not in names]
-    if missing:
-        raise InputDataError(
-            f"churn_features: orders must have {customer_id_col}, {datetime_col}, {monetary_value_col}; "
-            f"missing {', '.join(missing)}."
-        )
+    require_columns(
+        names, [customer_id_col, datetime_col, monetary_value_col], who="churn_features", name="orders",
+        hint="Pass the column names with customer_id_col, datetime_col and monetary_value_col.",
+    )
     late = "promised_ts" in names and "delivered_ts" in names
     cols = [
         nw.col(customer_id_col).alias("customer_id"),

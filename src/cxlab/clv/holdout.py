@@ -15,8 +15,8 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab._frames import as_pandas, require_columns
 from cxlab.clv._base import FloatArray
-from cxlab.timeunits import UNIT_DAYS, check_time_unit
 from cxlab.clv.summary import (
     SUMMARY_UNITS,
     SummaryTimeUnit,
@@ -25,7 +25,7 @@ from cxlab.clv.summary import (
     date_to_day_number,
     rfm_summary,
 )
-from cxlab.exceptions import InputDataError
+from cxlab.timeunits import UNIT_DAYS, check_time_unit
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -56,14 +56,12 @@ def holdout_by_frequency(model: _Model, summary: Any, *, max_frequency: int = 7)
         ``{"actual_total", "predicted_total", "by_frequency": [{"frequency",
         "label", "n", "actual_mean", "predicted_mean"}, ...]}``.
     """
-    df = collect_pandas(summary)
+    df = as_pandas(summary, name="summary", who="holdout_by_frequency")
     needed = ["frequency", "recency", "T", "frequency_holdout", "duration_holdout"]
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise InputDataError(
-            f"holdout_by_frequency: summary must have columns {', '.join(needed)}; missing "
-            f"{', '.join(missing)}. Build it with rfm_summary(..., calibration_end=...)."
-        )
+    require_columns(
+        df.columns, needed, who="holdout_by_frequency", name="summary",
+        hint="Build it with rfm_summary(..., calibration_end=...).",
+    )
     predicted = np.asarray(
         model.conditional_expected_purchases(df, t=df["duration_holdout"].to_numpy(np.float64)), dtype=np.float64
     )

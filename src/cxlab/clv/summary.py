@@ -14,7 +14,7 @@ from typing import Any, Literal
 import narwhals as nw
 import pandas as pd
 
-from cxlab._frames import as_frame, as_pandas, native_like, to_native_like
+from cxlab._frames import as_frame, as_pandas, native_like, require_columns, to_native_like
 from cxlab.exceptions import InputDataError
 from cxlab.timeunits import UNIT_DAYS, check_time_unit
 
@@ -70,13 +70,10 @@ def daily_purchases(
     frame = as_frame(orders, name="orders", who="rfm_summary")
     names = _names(frame)
     wanted = [customer_id_col, day_col or datetime_col] + ([monetary_value_col] if monetary_value_col else [])
-    missing = [c for c in wanted if c not in names]
-    if missing:
-        raise InputDataError(
-            f"rfm_summary: orders must have columns {', '.join(wanted)}; missing {', '.join(missing)} "
-            f"(found {', '.join(names[:10])}). Pass the column names with customer_id_col, "
-            "datetime_col, monetary_value_col or day_col."
-        )
+    require_columns(
+        names, wanted, who="rfm_summary", name="orders",
+        hint="Pass the column names with customer_id_col, datetime_col, monetary_value_col or day_col.",
+    )
     obs = date_to_day_number(observation_end, name="observation_end")
     amount = nw.col(monetary_value_col).cast(nw.Float64) if monetary_value_col else nw.lit(0.0)
     daily = (

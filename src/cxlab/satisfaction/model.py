@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from cxlab._frames import as_pandas, to_native_like
+from cxlab._frames import as_pandas, require_columns, to_native_like
 from cxlab.exceptions import InputDataError
 from cxlab.satisfaction._design import feature_columns, is_categorical
 from cxlab.satisfaction._learners import fold_ids
@@ -110,12 +110,10 @@ class SatisfactionModel(BaseEstimator):
 
     def _matrix(self, X: Any) -> np.ndarray:
         X = as_pandas(X, name="X", who="SatisfactionModel")
-        missing = [c for c in self.features_ if c not in X.columns]
-        if missing:
-            raise InputDataError(
-                f"SatisfactionModel: X lacks feature column(s) {', '.join(map(repr, missing[:5]))} "
-                "the model was fit with; build X with the same cxlab.features call."
-            )
+        require_columns(
+            X.columns, self.features_, who="SatisfactionModel", name="X (the features the model was fit with)",
+            hint="Build X with the same cxlab.features call.",
+        )
         cols = []
         for name in self.features_:
             if name in self.categories_:

@@ -39,7 +39,7 @@ from typing import Any, Literal, get_args, overload
 import numpy as np
 import pandas as pd
 
-from cxlab._frames import as_pandas, to_native_like
+from cxlab._frames import as_pandas, require_columns, to_native_like
 from cxlab.exceptions import InputDataError
 from cxlab.satisfaction._design import encode, feature_columns
 from cxlab.satisfaction._learners import LEARNERS, Learner, LearnerName, crossfit
@@ -74,13 +74,9 @@ def _check_args(
     needed = list(by) + list(covariates) + ([outcome] if outcome else ["score"])
     if target == "orders":
         needed.append("invited")
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise InputDataError(
-            f"{who}: the frame has no column(s) {', '.join(map(repr, missing[:5]))}; "
-            f"it has {', '.join(map(str, list(frame.columns)[:12]))}. "
-            "Build it with cxlab.features or rename the columns."
-        )
+    require_columns(
+        frame.columns, needed, who=who, name="frame", hint="Build it with cxlab.features or rename the columns."
+    )
     if folds < 1:
         raise InputDataError(f"{who}: folds must be a positive integer; got {folds}.")
     if not 0 < clip < 1:
