@@ -384,3 +384,34 @@ def test_no_function_shadows_its_own_submodule() -> None:
         for sub in pkgutil.iter_modules(package.__path__):
             attr = getattr(package, sub.name, None)
             assert attr is None or inspect.ismodule(attr), f"{info.name}.{sub.name} is shadowed by {attr!r}"
+
+
+# -- numeric parameters are bounded --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s, f: clv.customer_lifetime_value(f["bgnbd"], f["ggamma"], s, horizon=10**11, time_unit="W"),
+         r"customer_lifetime_value: horizon must be a whole number in \[0, 5,217\] periods of W"),
+        (lambda s, f: clv.customer_lifetime_value(f["bgnbd"], f["ggamma"], s, horizon=3, time_unit="M",
+                                                  discount_rate=1.5), r"discount_rate must be a number in \[0, 1\)"),
+        (lambda s, f: clv.holdout_by_frequency(f["bgnbd"], _holdout(s), max_frequency=0), "max_frequency"),
+        (lambda s, f: clv.churn_features(pd.DataFrame({"customer_id": ["a"], "order_ts": [pd.Timestamp("2024-01-01")],
+                                                       "amount": [1.0]}), cutoff="2024-02-01", window_days=10**9),
+         r"window_days must be a whole number in \[1, 3,660\]"),
+        (lambda s, f: satisfaction.estimate_population(pd.DataFrame({"score": [1.0]}), folds="5"),
+         "folds must be a whole number"),
+        (lambda s, f: satisfaction.estimate_population(pd.DataFrame({"score": [1.0]}), level=float("nan")),
+         r"level must be a number in \(0, 1\)"),
+        (lambda s, f: satisfaction.SatisfactionModel(learning_rate=0).fit(
+            pd.DataFrame({"x": [1.0, 2.0]}), [1.0, 5.0]), r"learning_rate must be a number in \(0, 1\]"),
+        (lambda s, f: satisfaction.SatisfactionModel(n_estimators=True).fit(
+            pd.DataFrame({"x": [1.0, 2.0]}), [1.0, 5.0]), "n_estimators must be a whole number"),
+    ],
+    ids=["clv-horizon", "discount", "max-frequency", "window-days", "folds", "level", "learning-rate", "n-estimators"],
+)
+def test_numeric_parameters_are_bounded(call: Callable[..., Any], message: str, summary: pd.DataFrame,
+                                        fitted: dict[str, Any]) -> None:
+    with pytest.raises(InputDataError, match=message):
+        call(summary, fitted)

@@ -23,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 from cxlab.clv.bgnbd import BetaGeo
 from cxlab.clv.summary import collect_pandas, date_to_day_number, day_number, rfm_summary
+from cxlab._checks import check_int
 from cxlab._frames import as_frame, native_like, require_columns
 from cxlab.exceptions import InputDataError
 from cxlab.timeunits import UNIT_DAYS
@@ -30,6 +31,8 @@ from cxlab.timeunits import UNIT_DAYS
 logger = logging.getLogger(__name__)
 
 _EPOCH = dt.date(1970, 1, 1)
+#: Longest label or feature window, in days (ten years).
+MAX_WINDOW_DAYS = 3_660
 
 
 def _per_customer_counts(
@@ -89,6 +92,7 @@ def churn_features(
     """
     c = date_to_day_number(cutoff, name="cutoff")
     nf = as_frame(orders, name="orders", who="churn_features")
+    window_days = check_int(window_days, name="window_days", who="churn_features", low=1, high=MAX_WINDOW_DAYS)
     names = nf.collect_schema().names()
     require_columns(
         names, [customer_id_col, datetime_col, monetary_value_col], who="churn_features", name="orders",
@@ -220,10 +224,7 @@ def churn_risk(
     """
     from lightgbm import LGBMClassifier  # noqa: PLC0415 - heavy import, only here
 
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or not 1 <= horizon_days <= 3660:
-        raise InputDataError(
-            f"churn_risk: horizon_days must be a whole number of days in [1, 3,660] (ten years); got {horizon_days!r}."
-        )
+    horizon_days = check_int(horizon_days, name="horizon_days", who="churn_risk", low=1, high=MAX_WINDOW_DAYS)
     as_frame(orders, name="orders", who="churn_risk")
     c = date_to_day_number(cutoff, name="cutoff")
     train_cut = c - horizon_days

@@ -15,6 +15,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab._checks import check_int
 from cxlab._frames import as_pandas, require_columns
 from cxlab.clv._base import FloatArray
 from cxlab.clv.summary import (
@@ -57,6 +58,7 @@ def holdout_by_frequency(model: _Model, summary: Any, *, max_frequency: int = 7)
         "label", "n", "actual_mean", "predicted_mean"}, ...]}``.
     """
     df = as_pandas(summary, name="summary", who="holdout_by_frequency")
+    max_frequency = check_int(max_frequency, name="max_frequency", who="holdout_by_frequency", low=1, high=1_000)
     needed = ["frequency", "recency", "T", "frequency_holdout", "duration_holdout"]
     require_columns(
         df.columns, needed, who="holdout_by_frequency", name="summary",

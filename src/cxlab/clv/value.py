@@ -9,7 +9,7 @@ import pandas as pd
 
 from cxlab._frames import as_pandas
 from cxlab.clv._base import FloatArray
-from cxlab.exceptions import InputDataError
+from cxlab._checks import check_float, check_int
 from cxlab.timeunits import UNIT_DAYS, TimeUnit, check_time_unit
 
 #: Longest horizon accepted, in years: beyond a century a forecast means nothing
@@ -32,28 +32,17 @@ def check_horizon(horizon: Any, time_unit: str, *, who: str, minimum: int = 0) -
     """``horizon`` (a whole number of ``time_unit`` periods) checked against
     ``minimum`` and :data:`MAX_HORIZON_YEARS`."""
     unit = check_time_unit(time_unit, name="time_unit", who=who)
-    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer):
-        raise InputDataError(f"{who}: horizon must be a whole number of periods; got {horizon!r}.")
     limit = int(MAX_HORIZON_YEARS * UNIT_DAYS["Y"] / UNIT_DAYS[unit])
-    if not minimum <= horizon <= limit:
-        raise InputDataError(
-            f"{who}: horizon must lie in [{minimum}, {limit:,}] periods of {unit} "
-            f"(at most {MAX_HORIZON_YEARS:.0f} years); got {horizon:,}."
-        )
-    return int(horizon)
+    what = f" periods of {unit} (at most {MAX_HORIZON_YEARS:.0f} years)"
+    return check_int(horizon, name="horizon", who=who, low=minimum, high=limit, what=what)
 
 
 def check_discount_rate(discount_rate: Any, *, who: str) -> float:
     """A discount rate per period in [0, 1)."""
-    try:
-        d = float(discount_rate)
-    except (TypeError, ValueError):
-        d = float("nan")
-    if isinstance(discount_rate, bool) or not 0.0 <= d < 1.0:
-        raise InputDataError(
-            f"{who}: discount_rate must be a rate per period in [0, 1) (e.g. 0.01 a month); got {discount_rate!r}."
-        )
-    return d
+    return check_float(
+        discount_rate, name="discount_rate", who=who, low=0.0, high=1.0, high_open=True,
+        what=" per period (e.g. 0.01 a month)",
+    )
 
 
 def customer_lifetime_value(

@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from cxlab._checks import check_float, check_int
 from cxlab._frames import as_pandas, require_columns, to_native_like
 from cxlab.exceptions import InputDataError
 from cxlab.satisfaction._design import feature_columns, is_categorical
@@ -108,6 +109,17 @@ class SatisfactionModel(BaseEstimator):
 
     # -- encoding ---------------------------------------------------------------
 
+    def _check_params(self) -> None:
+        """Bounds of the hyperparameters, checked at fit (scikit-learn style)."""
+        who = "SatisfactionModel"
+        check_int(self.n_estimators, name="n_estimators", who=who, low=1, high=100_000)
+        check_float(self.learning_rate, name="learning_rate", who=who, low=0.0, high=1.0, low_open=True)
+        check_int(self.num_leaves, name="num_leaves", who=who, low=2, high=131_072)
+        check_int(self.min_child_samples, name="min_child_samples", who=who, low=1, high=10_000_000)
+        check_int(self.calibration_folds, name="calibration_folds", who=who, low=0, high=100)
+        check_int(self.random_state, name="random_state", who=who, low=0, high=2**31 - 1)
+        check_int(self.n_jobs, name="n_jobs", who=who, low=-1, high=1_024)
+
     def _matrix(self, X: Any) -> np.ndarray:
         X = as_pandas(X, name="X", who="SatisfactionModel")
         require_columns(
@@ -167,6 +179,7 @@ class SatisfactionModel(BaseEstimator):
         if self.scale not in SCALES:
             raise InputDataError(f"SatisfactionModel: scale must be one of {', '.join(SCALES)}; got {self.scale!r}.")
         X = as_pandas(X, name="X", who="SatisfactionModel.fit")
+        self._check_params()
         scores = np.asarray(y, dtype=float)
         low, high = SCALES[self.scale]
         if len(scores) != len(X) or np.isnan(scores).any() or ((scores < low) | (scores > high)).any():

@@ -39,6 +39,7 @@ from typing import Any, Literal, get_args, overload
 import numpy as np
 import pandas as pd
 
+from cxlab._checks import check_float, check_int
 from cxlab._frames import as_pandas, require_columns, to_native_like
 from cxlab.exceptions import InputDataError
 from cxlab.satisfaction._design import encode, feature_columns
@@ -64,7 +65,7 @@ _RANGES = {"csat5": (0.0, 1.0), "nps11": (-100.0, 100.0)}
 
 def _check_args(
     frame: pd.DataFrame, method: str, target: str, by: Sequence[str],
-    covariates: Sequence[str], folds: int, clip: float, level: float, outcome: str | None,
+    covariates: Sequence[str], folds: int, clip: float, level: float, outcome: str | None, bins: int = 5,
 ) -> None:
     who = "estimate_population"
     if method not in METHODS:
@@ -77,12 +78,10 @@ def _check_args(
     require_columns(
         frame.columns, needed, who=who, name="frame", hint="Build it with cxlab.features or rename the columns."
     )
-    if folds < 1:
-        raise InputDataError(f"{who}: folds must be a positive integer; got {folds}.")
-    if not 0 < clip < 1:
-        raise InputDataError(f"{who}: clip must lie in (0, 1); got {clip}.")
-    if not 0 < level < 1:
-        raise InputDataError(f"{who}: level must lie in (0, 1); got {level}.")
+    check_int(folds, name="folds", who=who, low=1, high=100)
+    check_float(clip, name="clip", who=who, low=0.0, high=1.0, low_open=True, high_open=True)
+    check_float(level, name="level", who=who, low=0.0, high=1.0, low_open=True, high_open=True)
+    check_int(bins, name="bins", who=who, low=1, high=1_000)
 
 
 def _prepare(frame: pd.DataFrame, target: str, outcome: str | None, by: Sequence[str]) -> pd.DataFrame:
@@ -318,7 +317,7 @@ def estimate_population(
     given, frame = frame, as_pandas(frame, name="frame", who="estimate_population")
     by = (by,) if isinstance(by, str) else tuple(by)
     covariates = list(covariates) if covariates is not None else feature_columns(frame, [*by, *([outcome] if outcome else [])])
-    _check_args(frame, method, target, by, covariates, folds, clip, level, outcome)
+    _check_args(frame, method, target, by, covariates, folds, clip, level, outcome, bins)
     if isinstance(learner, str):
         if learner not in LEARNERS:
             raise InputDataError(
