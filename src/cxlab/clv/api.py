@@ -286,6 +286,9 @@ def score_orders(
     unit = check_time_unit(
         str(params.get("time_unit", "W")), name="params time_unit", who="score_orders", allowed=SUMMARY_UNITS
     )
+    # the cheap checks before the engine summarizes the orders
+    check_horizon(horizon, unit if time_unit is None else time_unit, who="score", minimum=1)
+    check_discount_rate(discount_rate, who="score")
     summary = rfm_summary(
         orders,
         observation_end=observation_end,
