@@ -44,13 +44,13 @@ def _metrics_section(ds: Dataset, out: Path) -> Section:
         metrics=list(DEMO_METRICS),
         grain="month",
         by=("marketplace",),
-        currency=ds.reporting_currency,
+        reporting_currency=ds.reporting_currency,
         marketplaces=ds.marketplaces,
     )
     ds.engine.write_parquet(ds.engine.from_pandas(table), out / "metrics.parquet")
     overall = compute_metrics(
         ds.tables, metrics=list(DEMO_METRICS), grain="all", by=("marketplace",),
-        currency=ds.reporting_currency, marketplaces=ds.marketplaces,
+        reporting_currency=ds.reporting_currency, marketplaces=ds.marketplaces,
     )
     overall["value"] = [
         f"{v:.3g} [{lo:.3g}, {hi:.3g}]" if lo == lo else f"{v:,.0f}"
@@ -106,7 +106,7 @@ def _clv_section(ds: Dataset, out: Path, *, horizon_weeks: int = 52) -> Section:
         })
         scored = clv.score_orders(
             orders.filter(nw.col("marketplace") == market).to_native(), fitted["params"],
-            observation_end=last, horizon=horizon_weeks, spend=fitted["spend"], **common,
+            observation_end=last, horizon=horizon_weeks, time_unit="W", spend=fitted["spend"], **common,
         )
         scored.insert(1, "marketplace", market)
         scores.append(scored)
@@ -219,7 +219,7 @@ def run_demo(
     customers: int,
     out: Path,
     engine: str = "duckdb",
-    seed: int = 7,
+    random_state: int = 7,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Generate ``customers`` customers into ``out/data``, analyse them, write ``out/report.html``."""
@@ -228,7 +228,7 @@ def run_demo(
     say = progress or (lambda message: log.info(message))
     data_dir = out / "data"
     say(f"generating {customers:,} customers into {data_dir}")
-    synth.generate(customers=customers, seed=seed, out=data_dir)
+    synth.generate(customers=customers, random_state=random_state, out=data_dir)
     say(f"validating on {engine}")
     ds = load_dataset(data_dir, engine=engine, rejects_dir=out / "validation")
     summary = dataset_summary(ds)
@@ -245,7 +245,7 @@ def run_demo(
     )
     report = render_html(
         "cxlab demo", sections, out / "report.html",
-        subtitle=f"{customers:,} generated customers, seed {seed}, engine {engine}",
+        subtitle=f"{customers:,} generated customers, seed {random_state}, engine {engine}",
     )
     say(f"report written to {report}")
     return report

@@ -27,5 +27,5 @@ def demo(
     def step(message: str) -> None:
         say(f"- {message}")
 
-    report = run_demo(customers=customers, out=out, engine=engine.value, seed=seed, progress=step)
+    report = run_demo(customers=customers, out=out, engine=engine.value, random_state=seed, progress=step)
     out_console.print(str(report))
