@@ -1,0 +1,372 @@
+"""``monitor``: control charts on metric series, alarms and change points."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from cxlab.exceptions import InputDataError
+from cxlab.metrics import METRICS, compute_metrics
+from cxlab.monitor.arl import METHODS, Limits, arl0_for_rate, limits_for
+from cxlab.monitor.baseline import fit_baseline
+from cxlab.monitor.charts import WE_RULES, mle_change_start, run_chart
+from cxlab.monitor.pelt import pelt
+from cxlab.monitor.series import POINTS_PER_YEAR, SeriesSet, series_from_metrics
+from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, Marketplace
+
+logger = logging.getLogger(__name__)
+
+#: Fewest valid training points a series needs: four weeks of days (day of
+#: week and trend take 8 coefficients) or eight weeks.
+MIN_TRAIN = {"day": 28, "week": 8}
+#: A count of zero where the baseline expects at least this many is a closed
+#: day (P(0) < 0.1% under Poisson): it is left out of the fit and the chart.
+CLOSED_EXPECTED = 7.0
+#: A count of zero where the baseline expects less than this is the weekday's
+#: usual closure: fitted as a zero in its day-of-week pattern, not charted.
+PATTERN_EXPECTED = 0.5
+
+ALARM_COLUMNS = (
+    "metric", "segment", "alarm_date", "change_start", "direction", "size", "method",
+    "rule", "value", "expected",
+)
+CHART_COLUMNS = (
+    "metric", "segment", "method", "date", "phase", "value", "n", "expected", "sd", "z",
+    "statistic", "stat_limit", "lower", "upper", "alarm", "closed",
+)
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """What :func:`monitor_series` found.
+
+    Attributes
+    ----------
+    alarms
+        One row per alarm: ``metric, segment, alarm_date, change_start,
+        direction`` (``up``/``down``), ``size`` (mean shift since
+        ``change_start``, metric units), ``method``, ``rule`` (Shewhart's
+        Western Electric rule), ``value``, ``expected``.
+    charts
+        One row per series, method and date: the value, baseline, point sd,
+        standardized residual, chart statistic and its limit, the Shewhart
+        band ``lower``/``upper`` in metric units, alarm flag, phase
+        (``baseline`` or ``monitor``) and closed-day flag.
+    skipped
+        Series that could not be charted, with the reason.
+    limits
+        The limits of each method.
+    changepoints
+        With ``retrospective``: PELT change points of every charted series
+        (``metric, segment, change_date, mean_before, mean_after, size``).
+    arl0
+        The in-control ARL per series the limits were solved for.
+    """
+
+    alarms: pd.DataFrame
+    charts: pd.DataFrame
+    skipped: pd.DataFrame
+    limits: dict[str, Limits]
+    changepoints: pd.DataFrame | None = None
+    arl0: float = 370.0
+    series: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _as_date(value: object, name: str) -> np.datetime64:
+    try:
+        return np.datetime64(pd.Timestamp(value).date(), "D")
+    except (ValueError, TypeError) as err:
+        raise InputDataError(f"{name}: expected a date YYYY-MM-DD; got {value!r}.") from err
+
+
+def parse_baseline(text: str | None) -> tuple[np.datetime64, np.datetime64] | None:
+    """``START:END`` (inclusive ISO dates) -> a pair of dates."""
+    if text is None:
+        return None
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise InputDataError(
+            f"baseline: expected START:END as two ISO dates, e.g. 2024-01-01:2024-12-31; got {text!r}."
+        )
+    start, end = (_as_date(p, "baseline") for p in parts)
+    if end < start:
+        raise InputDataError(f"baseline: END {end} is before START {start}.")
+    return start, end
+
+
+def _train_mask(series: SeriesSet, baseline: tuple[np.datetime64, np.datetime64] | None) -> np.ndarray:
+    d = series.dates
+    if baseline is None:
+        cut = d[0] + (d[-1] - d[0]) // 2
+        return d <= cut
+    start, end = baseline
+    mask = (d >= start) & (d <= end)
+    if not mask.any():
+        raise InputDataError(
+            f"baseline: the period {start}..{end} holds no date of the series, which run from "
+            f"{d[0]} to {d[-1]}; choose a training period inside the data."
+        )
+    return mask
+
+
+def _screen(series: SeriesSet, train: np.ndarray, usable: np.ndarray) -> list[str | None]:
+    """Why each series cannot be charted (or None)."""
+    need = MIN_TRAIN[series.grain]
+    reasons: list[str | None] = []
+    for i, (metric, segment) in enumerate(series.keys):
+        vals = np.where(usable[i], series.value[i], np.nan)
+        tv = vals[train]
+        ok = ~np.isnan(tv)
+        if not series.has_row[i].any():
+            reasons.append(f"metric '{metric}' has no data in segment '{segment}'")
+        elif ok.sum() < need:
+            reasons.append(
+                f"the training period has {int(ok.sum())} {series.grain}s with data; the baseline needs "
+                f"at least {need}. Give a longer --baseline or a coarser --grain"
+            )
+        elif np.nanmax(tv) - np.nanmin(tv) <= 1e-12 * max(1.0, abs(float(np.nanmax(tv)))):
+            reasons.append(
+                f"the series is constant ({float(np.nanmax(tv)):g}) in the training period, so it has "
+                "no variation to set limits from"
+            )
+        elif not (~np.isnan(vals[~train])).any():
+            reasons.append("no point after the training period to monitor")
+        else:
+            reasons.append(None)
+    return reasons
+
+
+def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Baselines per kind: expected, sd, z (NaN where not charted), closed mask."""
+    S, T = series.value.shape
+    expected = np.full((S, T), np.nan)
+    sd = np.full((S, T), np.nan)
+    z = np.full((S, T), np.nan)
+    closed = np.zeros((S, T), dtype=bool)
+    kinds = np.array(series.kinds)
+    for kind in dict.fromkeys(series.kinds):
+        idx = np.flatnonzero(kinds == kind)
+        y = series.value[idx].copy()
+        args = {"kind": kind, "train": train, "weekday": series.weekday,
+                "se": series.se[idx], "n": series.n[idx]}
+        if kind == "count":
+            first = fit_baseline(y, **args)
+            zero = ~series.has_row[idx]
+            holiday = zero & (first.expected >= CLOSED_EXPECTED)
+            pattern = zero & (first.expected < PATTERN_EXPECTED)
+            y = np.where(holiday, np.nan, y)
+            fit = fit_baseline(y, **args)
+            hide = holiday | (zero & (fit.expected < PATTERN_EXPECTED)) | pattern
+            closed[idx] = hide
+            zz = np.where(hide, np.nan, fit.z)
+        else:
+            fit = fit_baseline(y, **args)
+            zz = fit.z
+        expected[idx], sd[idx], z[idx] = fit.expected, fit.sd, zz
+    return expected, sd, z, closed
+
+
+def monitor_series(
+    series: SeriesSet,
+    *,
+    methods: Sequence[str] = ("ewma",),
+    baseline: str | tuple[np.datetime64, np.datetime64] | None = None,
+    arl0: float | None = None,
+    false_alarms_per_year: float | None = None,
+    retrospective: bool = False,
+    penalty: float | None = None,
+) -> MonitorResult:
+    """Chart every series of ``series`` and collect the alarms.
+
+    Parameters
+    ----------
+    series
+        From :func:`~cxlab.monitor.series.series_from_metrics`.
+    methods
+        Any of ``ewma`` (lambda 0.2), ``cusum`` (k 0.5) and ``shewhart`` (with
+        Western Electric rules).
+    baseline
+        Training period ``START:END`` (inclusive); default the first half of
+        the history. Points after it are monitored.
+    arl0
+        In-control average run length per series and method, in points
+        (default 370).
+    false_alarms_per_year
+        Instead of ``arl0``: the expected false alarms per year over all
+        charted series and methods together; the ARL0 per chart follows
+        (:func:`~cxlab.monitor.arl.arl0_for_rate`).
+    retrospective
+        Also find change points over the whole history with PELT.
+    penalty
+        PELT penalty per change point (default ``2 log n``).
+    """
+    methods = list(dict.fromkeys(methods))
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise InputDataError(f"method: expected one or more of {', '.join(METHODS)}; got {', '.join(bad) or 'none'}.")
+    if arl0 is not None and false_alarms_per_year is not None:
+        raise InputDataError("give either arl0 or false_alarms_per_year, not both.")
+    span = parse_baseline(baseline) if isinstance(baseline, str) else baseline
+    train = _train_mask(series, span)
+    expected, sd, z, closed = _fit(series, train)
+    reasons = _screen(series, train, ~closed)
+    skipped = pd.DataFrame(
+        [{"metric": m, "segment": s, "reason": r} for (m, s), r in zip(series.keys, reasons) if r],
+        columns=["metric", "segment", "reason"],
+    )
+    live = np.array([r is None for r in reasons])
+    live &= np.nan_to_num(sd, nan=0.0).max(axis=1) > 0
+    charted = [k for k, ok in zip(series.keys, live) if ok]
+    if arl0 is None and false_alarms_per_year is not None:
+        arl0 = arl0_for_rate(
+            false_alarms_per_year, max(len(charted), 1) * len(methods), POINTS_PER_YEAR[series.grain]
+        )
+    arl0 = 370.0 if arl0 is None else arl0
+    limits = {m: limits_for(m, arl0) for m in methods}  # type: ignore[arg-type]
+    first = int(np.flatnonzero(train).max()) + 1
+    alarms: list[dict] = []
+    charts: list[pd.DataFrame] = []
+    rows = np.flatnonzero(live)
+    zl = z[rows]
+    for method, lim in limits.items():
+        run = run_chart(lim, zl, first)
+        for j, i in enumerate(rows):
+            metric, segment = series.keys[i]
+            for t in np.flatnonzero(run.alarm[j]):
+                alarms.append(_alarm(series, i, j, t, run, zl, expected, method, first))
+            charts.append(_chart_frame(series, i, j, run, lim, expected, sd, z, closed, method, train))
+    alarm_df = pd.DataFrame(alarms, columns=list(ALARM_COLUMNS))
+    chart_df = (
+        pd.concat(charts, ignore_index=True) if charts else pd.DataFrame(columns=list(CHART_COLUMNS))
+    )
+    cps = _changepoints(series, rows, z, expected) if retrospective else None
+    if not charted:
+        logger.warning("no series could be charted")
+    return MonitorResult(alarm_df, chart_df, skipped, limits, cps, float(arl0), charted)
+
+
+def _alarm(series: SeriesSet, i: int, j: int, t: int, run, zl, expected, method: str, first: int) -> dict:  # noqa: ANN001
+    direction = int(run.direction[j, t])
+    alarms_before = np.flatnonzero(run.alarm[j, :t])
+    begin = int(alarms_before[-1]) + 1 if alarms_before.size else first
+    if method == "cusum" and run.page_start[j, t] >= 0:
+        start = int(run.page_start[j, t])
+    else:
+        start = mle_change_start(zl[j], t, begin, direction)
+    y = series.value[i, start : t + 1]
+    e = expected[i, start : t + 1]
+    ok = ~np.isnan(y) & ~np.isnan(zl[j, start : t + 1])
+    size = float(np.mean(y[ok] - e[ok])) if ok.any() else float("nan")
+    metric, segment = series.keys[i]
+    return {
+        "metric": metric,
+        "segment": segment,
+        "alarm_date": series.dates[t].astype("datetime64[D]").astype(object),
+        "change_start": series.dates[start].astype("datetime64[D]").astype(object),
+        "direction": "up" if direction > 0 else "down",
+        "size": size,
+        "method": method,
+        "rule": WE_RULES[int(run.rule[j, t])] if method == "shewhart" else "",
+        "value": float(series.value[i, t]),
+        "expected": float(expected[i, t]),
+    }
+
+
+def _chart_frame(series, i, j, run, lim, expected, sd, z, closed, method, train) -> pd.DataFrame:  # noqa: ANN001
+    metric, segment = series.keys[i]
+    band = lim.limit if method == "shewhart" else 3.0
+    from cxlab.monitor.charts import make_chart
+
+    bound = make_chart(lim).bound
+    return pd.DataFrame({
+        "metric": metric,
+        "segment": segment,
+        "method": method,
+        "date": series.dates.astype("datetime64[D]").astype("datetime64[ns]"),
+        "phase": np.where(train, "baseline", "monitor"),
+        "value": np.where(series.has_row[i] | (series.kinds[i] in ("count", "level")), series.value[i], np.nan),
+        "n": series.n[i],
+        "expected": expected[i],
+        "sd": sd[i],
+        "z": z[i],
+        "statistic": run.stat[j],
+        "stat_limit": bound,
+        "lower": expected[i] - band * sd[i],
+        "upper": expected[i] + band * sd[i],
+        "alarm": run.alarm[j],
+        "closed": closed[i],
+    })
+
+
+def _changepoints(series: SeriesSet, rows: np.ndarray, z: np.ndarray, expected: np.ndarray) -> pd.DataFrame:
+    out = []
+    min_size = 7 if series.grain == "day" else 2
+    for i in rows:
+        metric, segment = series.keys[i]
+        cps = pelt(z[i], min_size=min_size)
+        bounds = [0, *cps, z.shape[1]]
+        resid = series.value[i] - expected[i]
+        ok = ~np.isnan(z[i])
+        for a, b, c in zip(bounds[:-2], bounds[1:-1], bounds[2:]):
+            before = series.value[i, a:b][ok[a:b]]
+            after = series.value[i, b:c][ok[b:c]]
+            out.append({
+                "metric": metric,
+                "segment": segment,
+                "change_date": series.dates[b].astype("datetime64[D]").astype(object),
+                "mean_before": float(before.mean()) if before.size else float("nan"),
+                "mean_after": float(after.mean()) if after.size else float("nan"),
+                "size": float(np.nanmean(resid[b:c][ok[b:c]]) - np.nanmean(resid[a:b][ok[a:b]])),
+            })
+    return pd.DataFrame(out, columns=["metric", "segment", "change_date", "mean_before", "mean_after", "size"])
+
+
+def monitor(
+    tables: Mapping[str, nw.LazyFrame],
+    *,
+    metrics: Sequence[str],
+    grain: str = "day",
+    by: Sequence[str] = (),
+    methods: Sequence[str] = ("ewma",),
+    baseline: str | None = None,
+    arl0: float | None = None,
+    false_alarms_per_year: float | None = None,
+    retrospective: bool = False,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    currency: str = DEFAULT_REPORTING_CURRENCY,
+    fx_currency: str | None = None,
+    marketplaces: Mapping[str, Marketplace] = MARKETPLACES,
+) -> MonitorResult:
+    """Compute ``metrics`` per ``grain`` and segment with the metric catalog,
+    then chart every series (:func:`monitor_series`).
+
+    Raises
+    ------
+    InputDataError
+        Unknown metric, grain or segment column; a bad baseline; no series that
+        can be charted (the message gives each series' reason).
+    """
+    if not metrics:
+        raise InputDataError("monitor: give at least one metric, e.g. --metric csat.")
+    if grain not in POINTS_PER_YEAR:
+        raise InputDataError(f"grain: monitoring works at grain day or week; got {grain!r}.")
+    frame = compute_metrics(
+        tables, metrics=metrics, grain=grain, by=by, since=since, until=until,  # type: ignore[arg-type]
+        currency=currency, fx_currency=fx_currency, marketplaces=marketplaces,
+    )
+    series = series_from_metrics(frame, by=tuple(by), grain=grain, catalog=METRICS, metrics=list(dict.fromkeys(metrics)))
+    result = monitor_series(
+        series, methods=methods, baseline=baseline, arl0=arl0,
+        false_alarms_per_year=false_alarms_per_year, retrospective=retrospective,
+    )
+    if not result.series:
+        detail = "; ".join(f"{r.metric} / {r.segment}: {r.reason}" for r in result.skipped.head(5).itertuples())
+        raise InputDataError(f"monitor: no series can be charted. {detail}.")
+    return result
