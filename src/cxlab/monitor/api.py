@@ -14,7 +14,7 @@ import pandas as pd
 from cxlab.exceptions import InputDataError
 from cxlab.metrics import METRICS, compute_metrics
 from cxlab.monitor.arl import METHODS, Limits, arl0_for_rate, limits_for
-from cxlab.monitor.baseline import fit_baseline
+from cxlab.monitor.baseline import fit_baseline, long_run_factor, pool_sparse
 from cxlab.monitor.charts import WE_RULES, mle_change_start, run_chart
 from cxlab.monitor.pelt import pelt
 from cxlab.monitor.series import POINTS_PER_YEAR, SeriesSet, series_from_metrics
@@ -142,8 +142,9 @@ def _screen(series: SeriesSet, train: np.ndarray, usable: np.ndarray) -> list[st
     return reasons
 
 
-def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Baselines per kind: expected, sd, z (NaN where not charted), closed mask."""
+def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Baselines per kind: expected, sd, z (NaN where not charted), closed
+    mask, and the first column of each point's pool (sparse series)."""
     S, T = series.value.shape
     expected = np.full((S, T), np.nan)
     sd = np.full((S, T), np.nan)
@@ -169,7 +170,37 @@ def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
             fit = fit_baseline(y, **args)
             zz = fit.z
         expected[idx], sd[idx], z[idx] = fit.expected, fit.sd, zz
-    return expected, sd, z, closed
+    weight = np.where(kinds[:, None] == "proportion", series.n, 1.0)
+    p = np.clip(expected, 0.0, 1.0)
+    info = np.where(kinds[:, None] == "proportion", series.n * np.minimum(p, 1.0 - p),
+                    np.where(kinds[:, None] == "count", expected, np.inf))
+    boundary = int(np.flatnonzero(train).max()) + 1
+    z, pool_start = pool_sparse(z, sd, weight, info, boundary)
+    factor = long_run_factor(z, train)
+    z = z / np.sqrt(factor)[:, None]
+    sd = sd * np.sqrt(factor)[:, None]
+    return expected, sd, z, closed, pool_start
+
+
+def _fit_rolling(series: SeriesSet, train: np.ndarray, refit_days: int | None) -> tuple[np.ndarray, ...]:
+    """:func:`_fit` on the training period; with ``refit_days``, refitted every
+    ``refit_days`` monitored points on the trailing window as long as the
+    training period, each fit charting only its own block of points."""
+    out = _fit(series, train)
+    if not refit_days:
+        return out
+    expected, sd, z, closed, pool_start = (a.copy() for a in out)
+    length = int(train.sum())
+    T = train.size
+    begin = int(np.flatnonzero(train).max()) + 1 + refit_days
+    for b in range(begin, T, refit_days):
+        window = np.zeros(T, dtype=bool)
+        window[max(0, b - length) : b] = True
+        part = _fit(series, window)
+        cols = slice(b, min(b + refit_days, T))
+        for full, new in zip((expected, sd, z, closed, pool_start), part):
+            full[:, cols] = new[:, cols]
+    return expected, sd, z, closed, pool_start
 
 
 def monitor_series(
@@ -181,6 +212,7 @@ def monitor_series(
     false_alarms_per_year: float | None = None,
     retrospective: bool = False,
     penalty: float | None = None,
+    refit_days: int | None = None,
 ) -> MonitorResult:
     """Chart every series of ``series`` and collect the alarms.
 
@@ -205,6 +237,10 @@ def monitor_series(
         Also find change points over the whole history with PELT.
     penalty
         PELT penalty per change point (default ``2 log n``).
+    refit_days
+        Refit the baseline every this many monitored points on the trailing
+        window as long as the training period (a growing business drifts away
+        from a straight line extrapolated far ahead). Default: one fit.
     """
     methods = list(dict.fromkeys(methods))
     bad = [m for m in methods if m not in METHODS]
@@ -214,7 +250,9 @@ def monitor_series(
         raise InputDataError("give either arl0 or false_alarms_per_year, not both.")
     span = parse_baseline(baseline) if isinstance(baseline, str) else baseline
     train = _train_mask(series, span)
-    expected, sd, z, closed = _fit(series, train)
+    if refit_days is not None and not (isinstance(refit_days, int) and 1 <= refit_days <= 3660):
+        raise InputDataError(f"refit_days: expected a whole number of points from 1 to 3,660; got {refit_days!r}.")
+    expected, sd, z, closed, pool_start = _fit_rolling(series, train, refit_days)
     reasons = _screen(series, train, ~closed)
     skipped = pd.DataFrame(
         [{"metric": m, "segment": s, "reason": r} for (m, s), r in zip(series.keys, reasons) if r],
@@ -239,7 +277,7 @@ def monitor_series(
         for j, i in enumerate(rows):
             metric, segment = series.keys[i]
             for t in np.flatnonzero(run.alarm[j]):
-                alarms.append(_alarm(series, i, j, t, run, zl, expected, method, first))
+                alarms.append(_alarm(series, i, j, t, run, zl, expected, method, first, pool_start[i]))
             charts.append(_chart_frame(series, i, j, run, lim, expected, sd, z, closed, method, train))
     alarm_df = pd.DataFrame(alarms, columns=list(ALARM_COLUMNS))
     chart_df = (
@@ -251,7 +289,8 @@ def monitor_series(
     return MonitorResult(alarm_df, chart_df, skipped, limits, cps, float(arl0), charted)
 
 
-def _alarm(series: SeriesSet, i: int, j: int, t: int, run, zl, expected, method: str, first: int) -> dict:  # noqa: ANN001
+def _alarm(series: SeriesSet, i: int, j: int, t: int, run, zl, expected, method: str, first: int,  # noqa: ANN001
+           pool_start: np.ndarray) -> dict:
     direction = int(run.direction[j, t])
     alarms_before = np.flatnonzero(run.alarm[j, :t])
     begin = int(alarms_before[-1]) + 1 if alarms_before.size else first
@@ -259,6 +298,7 @@ def _alarm(series: SeriesSet, i: int, j: int, t: int, run, zl, expected, method:
         start = int(run.page_start[j, t])
     else:
         start = mle_change_start(zl[j], t, begin, direction)
+    start = int(pool_start[start])
     y = series.value[i, start : t + 1]
     e = expected[i, start : t + 1]
     ok = ~np.isnan(y) & ~np.isnan(zl[j, start : t + 1])

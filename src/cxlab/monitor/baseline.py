@@ -27,6 +27,8 @@ import numpy as np
 
 #: Huber tuning constant (95% efficiency at the normal).
 HUBER_C = 1.345
+#: |t| of the trend coefficient below which the trend is dropped.
+TREND_T = 3.0
 #: Median of |N(0, 1)|.
 MAD_NORMAL = 0.6744897501960817
 
@@ -140,6 +142,16 @@ def fit_baseline(
         huber = np.where(u <= HUBER_C, 1.0, HUBER_C / np.maximum(u, 1e-12))
         w = np.where(ok, huber / np.maximum(sd**2, 1e-12), 0.0)
         coef = _wls(X, yv, w)
+    # Keep the trend only where the data show one (|t| > TREND_T): a trend fitted
+    # to noise, extrapolated over the monitored period, is a bias of its own.
+    cov = np.linalg.inv(np.einsum("tp,st,tq->spq", X, w, X) + 1e-9 * np.eye(X.shape[1])[None])
+    t_stat = coef[:, 1] / np.sqrt(np.maximum(cov[:, 1, 1], 1e-300))
+    flat = np.abs(t_stat) <= TREND_T
+    if flat.any():
+        keep = [c for c in range(X.shape[1]) if c != 1]
+        coef_flat = np.zeros_like(coef[flat])
+        coef_flat[:, keep] = _wls(X[:, keep], yv[flat], w[flat])
+        coef[flat] = coef_flat
     expected = coef @ X.T
     if kind in ("count", "proportion"):
         expected = np.maximum(expected, 0.0)
@@ -164,3 +176,72 @@ def _se2(kind: str, fit: np.ndarray, se: np.ndarray | None, n: np.ndarray | None
     if kind == "level" or se is None:
         return np.zeros_like(fit)
     return np.where(np.isnan(se), 0.0, se**2)
+
+
+#: A point needs this much information (expected count, or answers times the
+#: smaller of p and 1 - p) for its residual to be near normal; sparser points
+#: are pooled with the next ones until the pool has it (the np >= 5 rule).
+MIN_INFO = 5.0
+#: Points per block when the long-run variance of the training residuals is
+#: compared with their point variance.
+LONG_RUN_BLOCK = 28
+
+
+def pool_sparse(
+    z: np.ndarray, sd: np.ndarray, weight: np.ndarray, info: np.ndarray, boundary: int,
+    min_info: float = MIN_INFO,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pool consecutive sparse points of each series.
+
+    ``z`` residuals, ``sd`` their point sd, ``weight`` each point's weight in the
+    pooled value (answers for a proportion, 1 for a count), ``info`` its
+    information. A series whose median information per point is at least
+    ``min_info`` is left as it is. Pools never cross ``boundary`` (the first
+    monitored column). Returns the pooled residuals (at the last point of each
+    pool, NaN elsewhere) and the first column of each point's pool.
+    """
+    S, T = z.shape
+    out = z.copy()
+    start = np.tile(np.arange(T), (S, 1))
+    sparse_rows = np.flatnonzero(np.nanmedian(np.where(np.isnan(z), np.nan, info), axis=1) < min_info)
+    for i in sparse_rows:
+        acc_r = acc_v = acc_info = 0.0
+        first = -1
+        for t in range(T):
+            if t == boundary and first >= 0:
+                acc_r = acc_v = acc_info = 0.0
+                first = -1
+            if np.isnan(z[i, t]):
+                continue
+            if first < 0:
+                first = t
+            w = weight[i, t]
+            acc_r += w * sd[i, t] * z[i, t]
+            acc_v += (w * sd[i, t]) ** 2
+            acc_info += info[i, t]
+            out[i, t] = np.nan
+            start[i, t] = first
+            if acc_info >= min_info:
+                out[i, t] = acc_r / np.sqrt(acc_v) if acc_v > 0 else np.nan
+                acc_r = acc_v = acc_info = 0.0
+                first = -1
+    return out, start
+
+
+def long_run_factor(z: np.ndarray, train: np.ndarray, block: int = LONG_RUN_BLOCK) -> np.ndarray:
+    """Per series, ``max(1, block * var(means of blocks of training residuals))``.
+
+    Charts assume independent residuals. Slow wander of the process (a
+    customer base that grows in bursts) makes block means vary more than
+    ``1 / block``; dividing the residuals by the square root of this factor
+    keeps the false-alarm rate at the requested one.
+    """
+    factor = np.ones(z.shape[0])
+    for i in range(z.shape[0]):
+        v = z[i, train]
+        v = v[~np.isnan(v)]
+        nb = v.size // block
+        if nb >= 4:
+            means = v[: nb * block].reshape(nb, block).mean(axis=1)
+            factor[i] = max(1.0, block * float(np.var(means, ddof=1)))
+    return factor

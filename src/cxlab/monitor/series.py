@@ -90,12 +90,13 @@ def series_from_metrics(
     """
     if grain not in POINTS_PER_YEAR:
         raise InputDataError(f"grain: monitoring works at grain day or week; got {grain!r}.")
+    frame = frame[frame["metric"].isin(list(metrics))]
     if frame.empty:
         raise InputDataError(
             f"monitor: the metrics {', '.join(metrics)} have no data in the chosen window; "
             "check the dataset's tables and the --since/--until dates."
         )
-    df = frame.copy()
+    df = frame.reset_index(drop=True)
     day = pd.to_datetime(df["period_start"]).to_numpy().astype("datetime64[D]")
     step = np.timedelta64(1 if grain == "day" else 7, "D")
     first, last = day.min(), day.max()
