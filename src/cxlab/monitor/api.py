@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -252,8 +253,10 @@ def monitor_series(
     train = _train_mask(series, span)
     if refit_days is not None and not (isinstance(refit_days, int) and 1 <= refit_days <= 3660):
         raise InputDataError(f"refit_days: expected a whole number of points from 1 to 3,660; got {refit_days!r}.")
-    expected, sd, z, closed, pool_start = _fit_rolling(series, train, refit_days)
-    reasons = _screen(series, train, ~closed)
+    with warnings.catch_warnings():  # series with no data give all-NaN slices; screened below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected, sd, z, closed, pool_start = _fit_rolling(series, train, refit_days)
+        reasons = _screen(series, train, ~closed)
     skipped = pd.DataFrame(
         [{"metric": m, "segment": s, "reason": r} for (m, s), r in zip(series.keys, reasons) if r],
         columns=["metric", "segment", "reason"],
