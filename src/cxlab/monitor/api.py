@@ -15,7 +15,7 @@ import pandas as pd
 from cxlab.exceptions import InputDataError
 from cxlab.metrics import METRICS, compute_metrics
 from cxlab.monitor.arl import METHODS, Limits, arl0_for_rate, limits_for
-from cxlab.monitor.baseline import fit_baseline, long_run_factor, pool_sparse
+from cxlab.monitor.baseline import Baseline, fit_baseline, long_run_factor, pool_sparse
 from cxlab.monitor.charts import WE_RULES, mle_change_start, run_chart
 from cxlab.monitor.pelt import pelt
 from cxlab.monitor.series import POINTS_PER_YEAR, SeriesSet, series_from_metrics
@@ -143,6 +143,44 @@ def _screen(series: SeriesSet, train: np.ndarray, usable: np.ndarray) -> list[st
     return reasons
 
 
+_FLOAT_COLUMNS = ("value", "n", "expected", "sd", "z", "statistic", "stat_limit", "lower", "upper")
+
+
+def _stack(parts: list[dict]) -> pd.DataFrame:
+    """One chart frame from the columns of each method (numpy concatenation)."""
+    if not parts or not len(parts[0]["date"]):
+        return pd.DataFrame(columns=list(CHART_COLUMNS))
+    floats = [c for c in CHART_COLUMNS if c in _FLOAT_COLUMNS]
+    block = np.empty((sum(p["date"].shape[0] for p in parts), len(floats)))
+    at = 0
+    for p in parts:  # one float block, filled in place: no copy when the frame is built
+        rows = p["date"].shape[0]
+        for k, name in enumerate(floats):
+            block[at : at + rows, k] = p[name]
+        at += rows
+    frame = pd.DataFrame(block, columns=floats, copy=False)
+    out = {}
+    for name in CHART_COLUMNS:
+        if name in _FLOAT_COLUMNS:
+            continue
+        cols = [p[name] for p in parts]
+        if isinstance(cols[0], pd.Categorical):
+            out[name] = pd.Categorical.from_codes(np.concatenate([c.codes for c in cols]), categories=cols[0].categories)
+        elif name == "method":
+            out[name] = pd.Categorical.from_codes(np.concatenate(cols), categories=list(METHODS))
+        else:
+            out[name] = np.concatenate(cols)
+    for name, values in out.items():
+        frame[name] = values
+    return frame[list(CHART_COLUMNS)]
+
+
+def _put(full: np.ndarray, part: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    out = full.copy()
+    out[rows] = part
+    return out
+
+
 def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, ...]:
     """Baselines per kind: expected, sd, z (NaN where not charted), closed
     mask, and the first column of each point's pool (sparse series)."""
@@ -162,8 +200,14 @@ def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, ...]:
             zero = ~series.has_row[idx]
             holiday = zero & (first.expected >= CLOSED_EXPECTED)
             pattern = zero & (first.expected < PATTERN_EXPECTED)
-            y = np.where(holiday, np.nan, y)
-            fit = fit_baseline(y, **args)
+            fit = first
+            redo = np.flatnonzero(holiday.any(axis=1))
+            if redo.size:  # refit the series with closed days, without them
+                again = fit_baseline(np.where(holiday, np.nan, y)[redo], **{
+                    **args, "se": args["se"][redo], "n": args["n"][redo]})
+                fit = Baseline(*(_put(a, b, redo) for a, b in zip(
+                    (first.expected, first.sd, first.z, first.tau, first.coef),
+                    (again.expected, again.sd, again.z, again.tau, again.coef))))
             hide = holiday | (zero & (fit.expected < PATTERN_EXPECTED)) | pattern
             closed[idx] = hide
             zz = np.where(hide, np.nan, fit.z)
@@ -277,15 +321,11 @@ def monitor_series(
     zl = z[rows]
     for method, lim in limits.items():
         run = run_chart(lim, zl, first)
-        for j, i in enumerate(rows):
-            metric, segment = series.keys[i]
-            for t in np.flatnonzero(run.alarm[j]):
-                alarms.append(_alarm(series, i, j, t, run, zl, expected, method, first, pool_start[i]))
-            charts.append(_chart_frame(series, i, j, run, lim, expected, sd, z, closed, method, train))
+        for j, t in zip(*np.nonzero(run.alarm)):
+            alarms.append(_alarm(series, rows[j], j, t, run, zl, expected, method, first, pool_start[rows[j]]))
+        charts.append(_chart_frame(series, rows, run, lim, expected, sd, z, closed, method, train))
     alarm_df = pd.DataFrame(alarms, columns=list(ALARM_COLUMNS))
-    chart_df = (
-        pd.concat(charts, ignore_index=True) if charts else pd.DataFrame(columns=list(CHART_COLUMNS))
-    )
+    chart_df = _stack(charts)
     cps = _changepoints(series, rows, z, expected) if retrospective else None
     if not charted:
         logger.warning("no series could be charted")
@@ -321,30 +361,40 @@ def _alarm(series: SeriesSet, i: int, j: int, t: int, run, zl, expected, method:
     }
 
 
-def _chart_frame(series, i, j, run, lim, expected, sd, z, closed, method, train) -> pd.DataFrame:  # noqa: ANN001
-    metric, segment = series.keys[i]
-    band = lim.limit if method == "shewhart" else 3.0
+def _chart_frame(series, rows, run, lim, expected, sd, z, closed, method, train) -> dict:  # noqa: ANN001
+    """Columns of one method's charts: every charted series x date."""
     from cxlab.monitor.charts import make_chart
 
-    bound = make_chart(lim).bound
-    return pd.DataFrame({
-        "metric": metric,
-        "segment": segment,
-        "method": method,
-        "date": series.dates.astype("datetime64[D]").astype("datetime64[ns]"),
-        "phase": np.where(train, "baseline", "monitor"),
-        "value": np.where(series.has_row[i] | (series.kinds[i] in ("count", "level")), series.value[i], np.nan),
-        "n": series.n[i],
-        "expected": expected[i],
-        "sd": sd[i],
-        "z": z[i],
-        "statistic": run.stat[j],
-        "stat_limit": bound,
-        "lower": expected[i] - band * sd[i],
-        "upper": expected[i] + band * sd[i],
-        "alarm": run.alarm[j],
-        "closed": closed[i],
-    })
+    S, T = len(rows), series.dates.size
+    band = lim.limit if method == "shewhart" else 3.0
+    kinds = np.array(series.kinds)[rows]
+    value = series.value[rows]
+    shown = series.has_row[rows] | np.isin(kinds, ["count", "level"])[:, None]
+    e, s = expected[rows], sd[rows]
+    def codes(labels: list[str]) -> pd.Categorical:
+        cats = list(dict.fromkeys(labels))
+        pos = {c: k for k, c in enumerate(cats)}
+        return pd.Categorical.from_codes(np.repeat([pos[v] for v in labels], T), categories=cats)
+
+    return {
+        "metric": codes([series.keys[i][0] for i in rows]),
+        "segment": codes([series.keys[i][1] for i in rows]),
+        "method": np.full(S * T, METHODS.index(method), dtype=np.int8),
+        "date": np.tile(series.dates.astype("datetime64[ns]"), S),
+        "phase": pd.Categorical.from_codes(np.tile(np.where(train, 0, 1), S).astype(np.int8),
+                                           categories=["baseline", "monitor"]),
+        "value": np.where(shown, value, np.nan).ravel(),
+        "n": series.n[rows].ravel(),
+        "expected": e.ravel(),
+        "sd": s.ravel(),
+        "z": z[rows].ravel(),
+        "statistic": run.stat.ravel(),
+        "stat_limit": make_chart(lim).bound,
+        "lower": (e - band * s).ravel(),
+        "upper": (e + band * s).ravel(),
+        "alarm": run.alarm.ravel(),
+        "closed": closed[rows].ravel(),
+    }
 
 
 def _changepoints(series: SeriesSet, rows: np.ndarray, z: np.ndarray, expected: np.ndarray) -> pd.DataFrame:

@@ -94,7 +94,7 @@ def siegmund_arl(h: float, k: float = CUSUM_K, delta: float = 0.0) -> float:
     return 1.0 / (1.0 / one(delta - k) + 1.0 / one(-delta - k))
 
 
-def ewma_arl(L: float, lam: float = EWMA_LAMBDA, delta: float = 0.0, nodes: int = 200) -> float:
+def ewma_arl(L: float, lam: float = EWMA_LAMBDA, delta: float = 0.0, nodes: int = 100) -> float:
     """Zero-state ARL of the two-sided EWMA with asymptotic limits ``+-L sigma_z``."""
     c = L * math.sqrt(lam / (2.0 - lam))
     u, w = _gauss_legendre(nodes)
@@ -190,17 +190,28 @@ def check_arl0(arl0: float) -> float:
 
 
 def _solve(f, target: float, lo: float, hi: float) -> float:  # noqa: ANN001
-    """Bisection on log ARL (increasing in the limit)."""
+    """The limit where ``f`` (ARL, increasing in the limit) equals ``target``:
+    regula falsi (Illinois) on log ARL, which is smooth and nearly linear in
+    the limit, so a handful of ARL evaluations suffice."""
     goal = math.log(target)
+    flo, fhi = math.log(f(lo)) - goal, math.log(f(hi)) - goal
+    side = 0
     for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if math.log(f(mid)) < goal:
-            lo = mid
+        mid = (lo * fhi - hi * flo) / (fhi - flo)
+        fmid = math.log(f(mid)) - goal
+        if abs(fmid) < 1e-7:
+            return mid
+        if fmid < 0:
+            lo, flo = mid, fmid
+            if side == -1:
+                fhi /= 2
+            side = -1
         else:
-            hi = mid
-        if hi - lo < 1e-6:
-            break
-    return 0.5 * (lo + hi)
+            hi, fhi = mid, fmid
+            if side == 1:
+                flo /= 2
+            side = 1
+    return mid
 
 
 @dataclass(frozen=True)
@@ -243,13 +254,13 @@ class Limits:
 @functools.lru_cache(maxsize=256)
 def _limits(method: str, arl0: float, param: float) -> Limits:
     if method == "ewma":
-        L = _solve(lambda v: ewma_arl(v, param), arl0, 0.5, 6.0)
+        L = _solve(lambda v: ewma_arl(v, param), arl0, 1.0, 5.0)
         return Limits("ewma", arl0, L, param, ewma_arl(L, param))
     if method == "cusum":
-        h = _solve(lambda v: cusum_arl(v, param), arl0, 0.05, 40.0)
+        h = _solve(lambda v: cusum_arl(v, param), arl0, 0.05, 30.0)
         return Limits("cusum", arl0, h, param, cusum_arl(h, param), siegmund_arl(h, param))
     m = run_rule_length(arl0)
-    c = _solve(lambda v: shewhart_arl(v, 0.0, m), arl0, 0.3, 2.5)
+    c = _solve(lambda v: shewhart_arl(v, 0.0, m), arl0, 0.5, 2.2)
     return Limits("shewhart", arl0, 3.0 * c, float(m), shewhart_arl(c, 0.0, m))
 
 

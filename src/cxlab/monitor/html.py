@@ -55,7 +55,7 @@ def charts_html(result: MonitorResult, *, title: str = "cxlab monitor") -> str:
 
     parts = []
     first = True
-    for (metric, segment, method), chart in result.charts.groupby(["metric", "segment", "method"], sort=False):
+    for (metric, segment, method), chart in result.charts.groupby(["metric", "segment", "method"], sort=False, observed=True):
         a = result.alarms
         mine = a[(a["metric"] == metric) & (a["segment"] == segment) & (a["method"] == method)]
         fig = _figure(chart, mine, f"{metric} / {segment} ({method}): {len(mine):,} alarm(s)")
