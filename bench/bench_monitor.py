@@ -182,9 +182,12 @@ def run_peer(series, train_days: int) -> dict:
         return float(np.mean(lengths))
 
     searched = {}
-    for m, make, lo, hi in (("ewma", lambda v: (lambda z: _ewma_path(z, 0.2, v * np.sqrt(0.2 / 1.8)))), 2.0, 4.0),
-                            ("cusum", lambda v: (lambda z: _cusum_path(z, 0.5, v)), 3.0, 7.0),
-                            ("shewhart", lambda v: (lambda z: _we_path(z, v / 3, int(lim["shewhart"].param))), 3.0, 4.5)):
+    makers = {
+        "ewma": (lambda v: lambda z: _ewma_path(z, 0.2, v * np.sqrt(0.2 / 1.8)), 2.0, 4.0),
+        "cusum": (lambda v: lambda z: _cusum_path(z, 0.5, v), 3.0, 7.0),
+        "shewhart": (lambda v: lambda z: _we_path(z, v / 3, int(lim["shewhart"].param)), 3.0, 4.5),
+    }
+    for m, (make, lo, hi) in makers.items():
         for _ in range(8):
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if mean_run(make(mid), 300) < ARL0 else (lo, mid)

@@ -119,41 +119,35 @@ class ShewhartChart(Chart):
         return self.limits.limit
 
     def init(self, n: int) -> State:
-        # last four points: side (+1/-1, 0 none) and level (1..3); current run.
-        return {"side": np.zeros((n, 4), dtype=np.int8), "level": np.zeros((n, 4), dtype=np.int8),
-                "run": np.zeros(n, dtype=np.int64)}
+        # Bit masks of the last points beyond 2c (3 points) and beyond c (5 points)
+        # on each side, the current run length and its side.
+        z = np.zeros(n, dtype=np.int64)
+        return {"u2": z.copy(), "d2": z.copy(), "u1": z.copy(), "d1": z.copy(), "run": z.copy(),
+                "side": z.copy()}
 
     def step(self, state: State, x: np.ndarray, valid: np.ndarray, t: int) -> Step:
         c = self.limits.limit / 3.0
         m = int(self.limits.param)
         xv = np.where(valid, x, 0.0)
-        side = np.where(xv >= 0.0, 1, -1).astype(np.int8)
-        a = np.abs(xv)
-        level = np.select([a <= c, a <= 2 * c, a <= 3 * c], [1, 2, 3], 4).astype(np.int8)
-        sides = np.concatenate([state["side"], side[:, None]], axis=1)
-        levels = np.concatenate([state["level"], level[:, None]], axis=1)
-        run = np.where(state["side"][:, 3] == side, state["run"] + 1, 1)
-        rule = np.zeros(x.shape[0], dtype=np.int8)
-        direction = side.copy()
-        for s in (1, -1):
-            two3 = ((sides[:, 2:] == s) & (levels[:, 2:] >= 3)).sum(axis=1) >= 2
-            four5 = ((sides == s) & (levels >= 2)).sum(axis=1) >= 4
-            rule = np.where((rule == 0) & four5, 3, rule)
-            direction = np.where(four5, s, direction)
-            rule = np.where(two3, 2, rule)
-            direction = np.where(two3, s, direction)
-        rule = np.where((rule == 0) & (run >= m), 4, rule)
-        rule = np.where(level == 4, 1, rule)
-        direction = np.where(level == 4, side, direction).astype(np.int8)
+        side = np.where(xv >= 0.0, 1, -1)
+        u2 = ((state["u2"] << 1) | (xv > 2 * c)) & 0b111
+        d2 = ((state["d2"] << 1) | (xv < -2 * c)) & 0b111
+        u1 = ((state["u1"] << 1) | (xv > c)) & 0b11111
+        d1 = ((state["d1"] << 1) | (xv < -c)) & 0b11111
+        run = np.where(state["side"] == side, state["run"] + 1, 1)
+        two_up, two_dn = _BITS[u2] >= 2, _BITS[d2] >= 2
+        four_up, four_dn = _BITS[u1] >= 4, _BITS[d1] >= 4
+        beyond = np.abs(xv) > 3 * c
+        rule = np.select([beyond, two_up | two_dn, four_up | four_dn, run >= m], [1, 2, 3, 4], 0).astype(np.int8)
+        direction = np.select([beyond, two_up, two_dn, four_up, four_dn], [side, 1, -1, 1, -1], side).astype(np.int8)
         alarm = valid & (rule > 0)
-        keep = ~valid
-        reset = alarm[:, None]
-        new_side = np.where(reset, 0, sides[:, 1:])
-        new_level = np.where(reset, 0, levels[:, 1:])
-        state["side"] = np.where(keep[:, None], state["side"], new_side).astype(np.int8)
-        state["level"] = np.where(keep[:, None], state["level"], new_level).astype(np.int8)
-        state["run"] = np.where(keep, state["run"], np.where(alarm, 0, run))
+        for key, new in (("u2", u2), ("d2", d2), ("u1", u1), ("d1", d1), ("run", run), ("side", side)):
+            state[key] = np.where(valid, np.where(alarm, 0, new), state[key])
         return Step(xv, alarm, direction, np.where(valid, rule, 0).astype(np.int8))
+
+
+#: Number of set bits of 0..31.
+_BITS = np.array([bin(i).count("1") for i in range(32)])
 
 
 CHARTS: dict[str, type[Chart]] = {"ewma": EWMAChart, "cusum": CUSUMChart, "shewhart": ShewhartChart}
@@ -255,15 +249,18 @@ def simulate_run_lengths(
     cap = max_points or int(20 * limits.arl0)
     state = chart.init(runs)
     ids = np.arange(runs)
+    live = np.ones(runs, dtype=bool)
     out = np.full(runs, cap, dtype=np.int64)
     t = 0
     while ids.size and t < cap:
         t += 1
         x = sampler(rng, ids.size, delta)
-        s = chart.step(state, x, np.ones(ids.size, dtype=bool), t)
+        s = chart.step(state, x, live, t)
         if s.alarm.any():
             out[ids[s.alarm]] = t
-            keep = ~s.alarm
-            ids = ids[keep]
-            state = {k: v[keep] for k, v in state.items()}
+            live &= ~s.alarm
+            if live.sum() < 0.75 * live.size:  # compact now and then, not at every alarm
+                ids = ids[live]
+                state = {k: v[live] for k, v in state.items()}
+                live = np.ones(ids.size, dtype=bool)
     return out
