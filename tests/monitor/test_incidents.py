@@ -83,3 +83,18 @@ def test_orders_drop_and_returns_rise(runs) -> None:
 def test_bad_incidents_are_refused(text, needle, tmp_path) -> None:
     with pytest.raises(InputDataError, match=needle):
         synth.generate(seed=1, out=tmp_path / "x", incidents=[synth.parse_incident(text)], **KW)
+
+
+def test_cli_generate_with_incident(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from cxlab.cli import app
+
+    runner = CliRunner()
+    args = ["generate", "-n", "500", "--seed", "2", "--start", "2024-01-01", "--end", "2024-06-30",
+            "--marketplaces", "DE,FR", "--out", str(tmp_path / "d")]
+    ok = runner.invoke(app, [*args, "--incident", "orders_drop:FR:2024-03-01:10:0.5"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads((tmp_path / "d" / "truth" / "incidents.json").read_text())["incidents"][0]["kind"] == "orders_drop"
+    bad = runner.invoke(app, [*args, "--incident", "orders_drop:FR:2024-03-01"])
+    assert bad.exit_code == 2 and "KIND:MARKETPLACE:START:DAYS:SIZE" in bad.output

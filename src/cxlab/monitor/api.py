@@ -431,6 +431,7 @@ def monitor(
     arl0: float | None = None,
     false_alarms_per_year: float | None = None,
     retrospective: bool = False,
+    refit_days: int | None = None,
     since: dt.date | str | None = None,
     until: dt.date | str | None = None,
     currency: str = DEFAULT_REPORTING_CURRENCY,
@@ -457,7 +458,7 @@ def monitor(
     series = series_from_metrics(frame, by=tuple(by), grain=grain, catalog=METRICS, metrics=list(dict.fromkeys(metrics)))
     result = monitor_series(
         series, methods=methods, baseline=baseline, arl0=arl0,
-        false_alarms_per_year=false_alarms_per_year, retrospective=retrospective,
+        false_alarms_per_year=false_alarms_per_year, retrospective=retrospective, refit_days=refit_days,
     )
     if not result.series:
         detail = "; ".join(f"{r.metric} / {r.segment}: {r.reason}" for r in result.skipped.head(5).itertuples())
