@@ -151,14 +151,14 @@ def _stack(parts: list[dict]) -> pd.DataFrame:
     if not parts or not len(parts[0]["date"]):
         return pd.DataFrame(columns=list(CHART_COLUMNS))
     floats = [c for c in CHART_COLUMNS if c in _FLOAT_COLUMNS]
-    block = np.empty((sum(p["date"].shape[0] for p in parts), len(floats)))
+    block = np.empty((len(floats), sum(p["date"].shape[0] for p in parts)))
     at = 0
-    for p in parts:  # one float block, filled in place: no copy when the frame is built
+    for p in parts:  # one float block, one contiguous row per column: no copy into pandas
         rows = p["date"].shape[0]
         for k, name in enumerate(floats):
-            block[at : at + rows, k] = p[name]
+            block[k, at : at + rows] = p[name]
         at += rows
-    frame = pd.DataFrame(block, columns=floats, copy=False)
+    frame = pd.DataFrame(block.T, columns=floats, copy=False)
     out = {}
     for name in CHART_COLUMNS:
         if name in _FLOAT_COLUMNS:
@@ -170,9 +170,10 @@ def _stack(parts: list[dict]) -> pd.DataFrame:
             out[name] = pd.Categorical.from_codes(np.concatenate(cols), categories=list(METHODS))
         else:
             out[name] = np.concatenate(cols)
-    for name, values in out.items():
-        frame[name] = values
-    return frame[list(CHART_COLUMNS)]
+    for position, name in enumerate(CHART_COLUMNS):
+        if name in out:
+            frame.insert(position, name, out[name])
+    return frame
 
 
 def _put(full: np.ndarray, part: np.ndarray, rows: np.ndarray) -> np.ndarray:

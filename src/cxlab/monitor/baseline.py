@@ -72,7 +72,9 @@ def design(n_points: int, weekday: np.ndarray | None, train: np.ndarray) -> np.n
 
 def _gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``X' diag(w_s) X`` for every series ``s`` (batched matrix products)."""
-    return np.matmul((w[:, :, None] * X[None]).transpose(0, 2, 1), X)
+    T, p = X.shape
+    outer = (X[:, :, None] * X[:, None, :]).reshape(T, p * p)
+    return (w @ outer).reshape(w.shape[0], p, p)  # one matrix product for all series
 
 
 def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
