@@ -8,8 +8,11 @@ reports its incumbent, its dual bound and the relative gap between them.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +69,18 @@ def _matrix(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return mat.indptr, mat.indices, mat.data, np.concatenate(lower), np.concatenate(upper), offset
 
 
+def _highs(highspy: Any) -> Any:
+    """A Highs instance; its one-time banner goes to stderr, not to our stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def solve_exact(problem: Problem, *, time_limit: float | None = None, mip_gap: float = 1e-9) -> Solution:
     """Solve ``problem`` with HiGHS; raise InfeasibleError when no plan exists."""
     import highspy
@@ -90,7 +105,7 @@ def solve_exact(problem: Problem, *, time_limit: float | None = None, mip_gap: f
     lp.a_matrix_.num_col_ = k
     lp.a_matrix_.num_row_ = n_rows
     lp.integrality_ = [highspy.HighsVarType.kInteger] * k
-    h = highspy.Highs()
+    h = _highs(highspy)
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("mip_abs_gap", 1e-9)
