@@ -189,7 +189,8 @@ def build_problem(
                 f"allocate: {kind} by {column!r} needs a column {column!r} in the candidates; "
                 f"they have {', '.join(sorted(columns))}."
             )
-        codes, labels = _codes(np.asarray(columns[column]).astype(str))
+        codes, uniques = _codes(np.asarray(columns[column]).astype(str))
+        labels = [str(u) for u in uniques]
         dense = np.full((n, m), -1, dtype=np.int32)
         dense[cust_codes, act_codes] = codes
         fill = np.inf if sense == "<=" else -np.inf
