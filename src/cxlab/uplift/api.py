@@ -52,6 +52,7 @@ def fit(
     holdout: float = 0.3,
     reporting_currency: str = "EUR",
     random_state: int = 0,
+    refit: bool = True,
     **params: Any,
 ) -> dict[str, Any]:
     """Fit an uplift model on the dataset's campaign and write it with ``evaluation.json``.
@@ -83,6 +84,9 @@ def fit(
         "n_train": int((~test).sum()), "n_test": int(test.sum()),
         **evaluate_model(model, frame.loc[test]),
     }
+    if refit:
+        model.fit(frame[feats], frame["action"].astype(str).to_numpy(), frame["y"].to_numpy(dtype=np.float64))
+    evaluation["refit_on_all"] = bool(refit)
     files, meta = model.to_files()
     meta |= {"outcome": outcome, "window_days": window_days, "reporting_currency": reporting_currency,
              "evaluation": evaluation}

@@ -31,6 +31,11 @@ from cxlab.exceptions import InputDataError
 _CLIP = 0.01
 #: Below this many rows a model trains on one thread unless n_jobs says otherwise.
 _SMALL = 100_000
+#: The arms' own trees on top of the shared baseline are small and strongly
+#: regularized: they learn a smooth relative lift, not noise (leaves of at
+#: least 1/20 of the arm's rows, L2 penalty, 3 leaves).
+_CORRECTION: dict[str, Any] = {"lambda_l2": 100.0, "num_leaves": 3}
+_CORRECTION_LEAF_SHARE = 20
 
 
 def _encode(X: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> np.ndarray:
@@ -60,10 +65,12 @@ class _MetaLearner(BaseEstimator):
         learning_rate: float = 0.05,
         num_leaves: int = 31,
         min_child_samples: int = 50,
+        shared_baseline: bool = True,
         random_state: int = 0,
         n_jobs: int | None = None,
     ) -> None:
         self.control = control
+        self.shared_baseline = shared_baseline
         self.propensity = propensity
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -89,12 +96,17 @@ class _MetaLearner(BaseEstimator):
         # faster on a busy machine) than all cores.
         return {"num_threads": 1} if self.n_jobs is None and rows < _SMALL else {}
 
-    def _train(self, X: np.ndarray, y: np.ndarray, objective: str = "regression", **extra: Any) -> Any:
+    def _train(
+        self, X: np.ndarray, y: np.ndarray, objective: str = "regression", *, init_score: np.ndarray | None = None,
+        rounds: int | None = None, **extra: Any,
+    ) -> Any:
         import lightgbm as lgb
 
         cat = [i for i, f in enumerate(self.features_) if f in self.categories_]
-        data = lgb.Dataset(X, y, categorical_feature=cat or "auto", free_raw_data=True, params={"max_bin": 255})
-        return lgb.train({**self._params(objective), **self._threads(X.shape[0]), **extra}, data, num_boost_round=self.n_estimators)
+        data = lgb.Dataset(X, y, init_score=init_score, categorical_feature=cat or "auto", free_raw_data=True,
+                           params={"max_bin": 255})
+        params = {**self._params(objective), **self._threads(X.shape[0]), **extra}
+        return lgb.train(params, data, num_boost_round=max(rounds or self.n_estimators, 1))
 
     def _validate(self, X: Any, treatment: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         if self.propensity not in ("known", "estimated"):
@@ -139,6 +151,7 @@ class _MetaLearner(BaseEstimator):
         self.actions_ = [str(a) for a in np.unique(t) if a != self.control]
         self.arms_ = [self.control, *self.actions_]
         self.binary_ = bool(np.isin(np.unique(y), (0.0, 1.0)).all())
+        self.link_ = "logit" if self.binary_ else ("log" if (y >= 0).all() and (y > 0).any() else "identity")
         self.arm_shares_ = [float(np.mean(t == a)) for a in self.arms_]
         self.propensity_model_ = None
         return _encode(X, self.features_, self.categories_)
@@ -159,11 +172,38 @@ class _MetaLearner(BaseEstimator):
         return np.clip(p, _CLIP, 1 - _CLIP)
 
     def _mu(self, Z: np.ndarray, models: list[Any]) -> np.ndarray:
-        return np.column_stack([m.predict(Z) for m in models])
+        """Expected outcome per arm: the shared baseline's raw score plus each arm's own trees."""
+        base = models[0].predict(Z, raw_score=True) if self.shared_baseline else 0.0
+        raw = np.column_stack([base + m.predict(Z, raw_score=True) for m in models[1:]])
+        if self.link_ == "logit":
+            return 1.0 / (1.0 + np.exp(-raw))
+        if self.link_ == "log":
+            return np.exp(raw)
+        return raw
 
     def _fit_mu(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> list[Any]:
-        objective = "binary" if self.binary_ else "regression"
-        return [self._train(Z[arm == k], y[arm == k], objective) for k in range(len(self.arms_))]
+        """[baseline, model of arm 0, model of arm 1, ...].
+
+        With ``shared_baseline`` one model of all rows (every arm) learns what
+        the arms share, and each arm's model boosts on from its scores
+        (LightGBM ``init_score``), learning only how that arm differs. The
+        arms' difference then carries little of the baseline's estimation
+        noise. Non-negative outcomes use a log link (Tweedie), so an arm's
+        trees express a relative lift; 0/1 outcomes a logit link.
+        """
+        objective = {"logit": "binary", "log": "tweedie", "identity": "regression"}[self.link_]
+        if not self.shared_baseline:
+            return [None, *(self._train(Z[arm == k], y[arm == k], objective) for k in range(len(self.arms_)))]
+        pool = self._train(Z, y, objective)
+        base = pool.predict(Z, raw_score=True)
+        return [pool, *(
+            self._train(
+                Z[arm == k], y[arm == k], objective, init_score=base[arm == k], rounds=self.n_estimators // 2,
+                min_data_in_leaf=max(self.min_child_samples, int((arm == k).sum()) // _CORRECTION_LEAF_SHARE),
+                **_CORRECTION,
+            )
+            for k in range(len(self.arms_))
+        )]
 
     # --- public API ---------------------------------------------------------------
 
@@ -208,7 +248,7 @@ class _MetaLearner(BaseEstimator):
     # --- saving without pickle -----------------------------------------------------
 
     def _boosters(self) -> dict[str, Any]:
-        out = {f"mu_{k}.txt": m for k, m in enumerate(self.mu_models_)}
+        out = {f"mu_{k}.txt": m for k, m in enumerate(self.mu_models_) if m is not None}
         if self.propensity_model_ is not None:
             out["propensity.txt"] = self.propensity_model_
         return out
@@ -220,6 +260,7 @@ class _MetaLearner(BaseEstimator):
         meta = {
             "learner": self.kind, "params": self.get_params(), "features": self.features_,
             "categories": self.categories_, "actions": self.actions_, "arms": self.arms_, "binary": self.binary_,
+            "link": self.link_,
             "arm_shares": self.arm_shares_, "boosters": sorted(files),
         }
         return files, json.loads(json.dumps(meta))
@@ -233,13 +274,14 @@ class _MetaLearner(BaseEstimator):
         model.actions_ = list(metadata["actions"])
         model.arms_ = list(metadata["arms"])
         model.binary_ = bool(metadata["binary"])
+        model.link_ = str(metadata["link"])
         model.arm_shares_ = list(metadata["arm_shares"])
         model.propensity_model_ = files.get("propensity.txt")
         model._restore(files)
         return model
 
     def _restore(self, files: dict[str, Any]) -> None:
-        self.mu_models_ = [files[f"mu_{k}.txt"] for k in range(len(self.arms_))]
+        self.mu_models_ = [files.get(f"mu_{k}.txt") for k in range(len(self.arms_) + 1)]
 
 
 class TLearner(_MetaLearner):
@@ -279,8 +321,8 @@ class XLearner(_MetaLearner):
         self.tau1_models_, self.tau0_models_ = [], []
         for k in range(1, len(self.arms_)):
             on = arm == k
-            d1 = y[on] - self.mu_models_[0].predict(Z[on])
-            d0 = self.mu_models_[k].predict(Z[control]) - y[control]
+            d1 = y[on] - self._mu(Z[on], self.mu_models_)[:, 0]
+            d0 = self._mu(Z[control], self.mu_models_)[:, k] - y[control]
             self.tau1_models_.append(self._train(Z[on], d1))
             self.tau0_models_.append(self._train(Z[control], d0))
 
@@ -351,7 +393,8 @@ class DRLearner(_MetaLearner):
         return np.column_stack([m.predict(Z) for m in self.tau_models_])
 
     def _boosters(self) -> dict[str, Any]:
-        out = {f"mu_{f}_{k}.txt": m for f, models in enumerate(self.mu_folds_) for k, m in enumerate(models)}
+        out = {f"mu_{f}_{k}.txt": m for f, models in enumerate(self.mu_folds_) for k, m in enumerate(models)
+               if m is not None}
         if self.propensity_model_ is not None:
             out["propensity.txt"] = self.propensity_model_
         out |= {f"tau_{k + 1}.txt": m for k, m in enumerate(self.tau_models_)}
@@ -359,7 +402,7 @@ class DRLearner(_MetaLearner):
 
     def _restore(self, files: dict[str, Any]) -> None:
         self.mu_folds_ = [
-            [files[f"mu_{f}_{k}.txt"] for k in range(len(self.arms_))] for f in range(self.n_folds)
+            [files.get(f"mu_{f}_{k}.txt") for k in range(len(self.arms_) + 1)] for f in range(self.n_folds)
         ]
         self.mu_models_ = self.mu_folds_[0]
         self.tau_models_ = [files[f"tau_{k + 1}.txt"] for k in range(len(self.actions_))]
