@@ -82,6 +82,8 @@ def _clv_section(ds: Dataset, out: Path, *, horizon_weeks: int = 52) -> Section:
     import pandas as pd
 
     from cxlab import clv
+    from cxlab.bundle import fingerprint
+    from cxlab.clv.persist import save_clv
     from cxlab.summary import orders_in_context
 
     orders = ds.engine.materialize(orders_in_context(ds))
@@ -138,14 +140,20 @@ def _clv_section(ds: Dataset, out: Path, *, horizon_weeks: int = 52) -> Section:
         {"score": "BG/NBD 1 - P(alive)", "auc": churn.auc_p_alive},
         {"score": "BG/NBD expected purchases in the window (lower = riskier)", "auc": churn.auc_bgnbd_expected},
     ])
-    write_json_atomic(out / "clv.json", {"calibration": check, "fit": full, "churn": churn.to_dict()})
+    # The fitted model is a bundle (cxlab.clv.persist, as 'cxlab clv fit' writes it), scorable
+    # with 'cxlab score' and servable with 'cxlab serve'; clv.json keeps the checks for the report.
+    save_clv(out / "clv-model", full, metadata={
+        "observation_end": last.isoformat(), "calibration_end": None, "currency": ds.reporting_currency,
+        "training_data": fingerprint(orders.select("customer_id", "order_ts", "amount_reporting")),
+    })
+    write_json_atomic(out / "clv.json", {"calibration": check, "churn": churn.to_dict()})
     return Section(
         "Engagement and customer lifetime value",
         lead=(
             f"BG/NBD with Gamma-Gamma spend per marketplace. Fitted up to {calibration_end}, the model "
             f"forecast the repeat purchases of the next 26 weeks within {worst:.0f}% in every marketplace; "
             f"refitted on all data up to {last}, it gives each customer's P(alive) and "
-            f"{horizon_weeks}-week CLV in {ds.reporting_currency} (clv_scores.parquet)."
+            f"{horizon_weeks}-week CLV in {ds.reporting_currency} (clv_scores.parquet; the model bundle is clv-model/)."
         ),
         tables=[
             ("CLV and P(alive) by marketplace", pd.DataFrame(value_rows)),

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cxlab.cli import _common, clv, data, demo, metrics, optimize, satisfaction, uplift
+from cxlab.cli import _common, clv, data, demo, metrics, optimize, satisfaction, score, serve, uplift
 
 app = typer.Typer(
     name="cxlab",
@@ -41,7 +41,7 @@ def _root(
     _common.setup_logging(verbose or debug)
 
 
-for _group in (data, demo, metrics, clv, satisfaction, uplift, optimize):
+for _group in (data, demo, metrics, clv, satisfaction, score, serve, uplift, optimize):
     _group.register(app)
 
 
