@@ -282,7 +282,7 @@ def solve_scalable(
     cuts_g: list[np.ndarray] = [_flat(center.grad)]
     cuts_b: list[float] = [center.value - float(_flat(center.grad) @ _flat(center.lam))]
     radius = 1.0
-    it = 0
+    it = last_repair = 0
     for it in range(1, max_iter + 1):
         gap = _gap(best_obj, center.value)
         if gap <= gap_tolerance or not active.any():
@@ -310,10 +310,14 @@ def solve_scalable(
                 np.isclose(res.x[:dim], lo) & (lo > 0))
             center = trial
             radius = radius * 2.0 if on_edge else radius
-            if it % 3 == 0 or _gap(best_obj, center.value) > gap_tolerance:
-                consider(trial)
         else:
             radius = max(radius * 0.5, 1e-9)
+        # Repairing costs a few argmax passes: do it when the dual has (nearly)
+        # converged, when it might close the gap, and now and then.
+        settled = predicted <= 0.5 * gap_tolerance * max(abs(center.value), 1e-12)
+        if center is trial and ((settled and it - last_repair >= 10) or it - last_repair >= 40):
+            consider(center)
+            last_repair = it
         if predicted <= 1e-12 * max(1.0, abs(center.value)):
             break
     consider(center)
