@@ -6,5 +6,6 @@ reports the plan's objective, an upper bound and the gap. See ``docs/optimize.md
 """
 
 from cxlab.optimize.api import AUTO_EXACT_MAX_ROWS, Allocation, allocate
+from cxlab.optimize.plan import plan_candidates, plan_summary, read_costs
 
-__all__ = ["AUTO_EXACT_MAX_ROWS", "Allocation", "allocate"]
+__all__ = ["AUTO_EXACT_MAX_ROWS", "Allocation", "allocate", "plan_candidates", "plan_summary", "read_costs"]
