@@ -117,7 +117,13 @@ def test_a_larger_budget_never_lowers_the_objective(seed: int, b1: float, extra:
     assert large.objective >= small.objective - 1e-9
 
 
-def test_scalable_gap_on_20k_customers_with_group_budgets_and_a_capacity() -> None:
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_scalable_gap_on_20k_customers_with_group_budgets_and_a_capacity(warm_start, monkeypatch) -> None:
+    if warm_start:  # the large-problem path: multipliers from a 5,000-customer sample first
+        from cxlab.optimize import scalable
+
+        monkeypatch.setattr(scalable, "SAMPLE_ABOVE", 10_000)
+        monkeypatch.setattr(scalable, "SAMPLE_SIZE", 5_000)
     n = 20_000
     cands = instance(n, 4, 3, groups=7)
     groups = sorted(cands["marketplace"].unique())

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -256,16 +257,92 @@ def _budget_start(problem: Problem) -> list[np.ndarray]:
     return lam
 
 
-def solve_scalable(
-    problem: Problem, *, gap_tolerance: float = 1e-4, max_iter: int = 300, time_limit: float | None = None,
-) -> Solution:
-    """Plan, bound and gap by Lagrangian relaxation; see the module docstring."""
+#: Above this many customers the dual search starts from the multipliers of a sample.
+SAMPLE_ABOVE = 100_000
+SAMPLE_SIZE = 50_000
+
+
+def _sample(problem: Problem, size: int, seed: int = 0) -> Problem:
+    """A random subset of customers with every right-hand side scaled to its share."""
+    n = problem.shape[0]
+    rows = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+    share = size / n
+    fams = [
+        Family(f.name, f.weight, f.sense, f.rhs * share, f.labels,
+               None if f.codes is None else (f.codes if f.name == "capacity" else f.codes[rows]))
+        for f in problem.families
+    ]
+    return Problem(problem.customers[rows], problem.actions, problem.value[rows], problem.cost[rows],
+                   problem.available[rows], fams)
+
+
+def _warm_start(problem: Problem, time_limit: float | None) -> list[np.ndarray]:
+    """Multipliers from the dual of a sample: the full search then starts close to its optimum."""
+    if problem.shape[0] <= SAMPLE_ABOVE:
+        return _budget_start(problem)
+    sub = _sample(problem, SAMPLE_SIZE)
+    lam = _budget_start(sub)
+    return _dual_search(sub, lam, 1.0, max_iter=300, tol=1e-6, time_limit=time_limit)[0].lam
+
+
+def _dual_search(
+    problem: Problem, lam0: list[np.ndarray], radius: float, *, max_iter: int, tol: float,
+    time_limit: float | None, consider: Any = None, gap: Any = None,
+) -> tuple[_Eval, int]:
+    """Kelley's cutting planes in a box trust region; returns the best point and the steps taken."""
     from scipy.optimize import linprog
 
     start = time.perf_counter()
     active = _flat([f.active() for f in problem.families]).astype(bool)
     dim = active.size
     scale = _scales(problem)
+    center = _evaluate(problem, lam0)
+    if consider is not None:
+        consider(center)
+    cuts_g: list[np.ndarray] = [_flat(center.grad)]
+    cuts_b: list[float] = [center.value - float(_flat(center.grad) @ _flat(center.lam))]
+    it = last_repair = 0
+    for it in range(1, max_iter + 1):
+        if not active.any() or (gap is not None and gap(center.value) <= tol):
+            break
+        if time_limit is not None and time.perf_counter() - start > time_limit:
+            break
+        c_lam = _flat(center.lam)
+        lo = np.where(active, np.maximum(0.0, c_lam - radius * scale), 0.0)
+        hi = np.where(active, c_lam + radius * scale, 0.0)
+        a_ub = np.column_stack([np.array(cuts_g), -np.ones(len(cuts_g))])
+        res = linprog(
+            np.r_[np.zeros(dim), 1.0], A_ub=a_ub, b_ub=-np.array(cuts_b),
+            bounds=list(zip(lo, hi, strict=True)) + [(None, None)], method="highs",
+        )
+        if res.status != 0:
+            break
+        trial = _evaluate(problem, _split(res.x[:dim], problem))
+        cuts_g.append(_flat(trial.grad))
+        cuts_b.append(trial.value - float(cuts_g[-1] @ _flat(trial.lam)))
+        predicted = center.value - float(res.x[-1])
+        if trial.value < center.value - 0.1 * max(predicted, 0.0):
+            on_edge = np.any(np.isclose(res.x[:dim], hi) & active) or np.any(np.isclose(res.x[:dim], lo) & (lo > 0))
+            center = trial
+            radius = radius * 2.0 if on_edge else radius
+        else:
+            radius = max(radius * 0.5, 1e-9)
+        # Repairing costs a few argmax passes: do it when the dual has (nearly)
+        # converged, and now and then.
+        settled = predicted <= 0.5 * tol * max(abs(center.value), 1e-12)
+        if consider is not None and center is trial and ((settled and it - last_repair >= 10) or it - last_repair >= 40):
+            consider(center)
+            last_repair = it
+        if predicted <= 1e-12 * max(1.0, abs(center.value)) or (consider is None and settled):
+            break
+    return center, it
+
+
+def solve_scalable(
+    problem: Problem, *, gap_tolerance: float = 1e-4, max_iter: int = 300, time_limit: float | None = None,
+) -> Solution:
+    """Plan, bound and gap by Lagrangian relaxation; see the module docstring."""
+    start = time.perf_counter()
     best_plan: np.ndarray | None = None
     best_obj = -np.inf
 
@@ -277,49 +354,13 @@ def solve_scalable(
             if obj > best_obj:
                 best_plan, best_obj = plan, obj
 
-    center = _evaluate(problem, _budget_start(problem))
-    consider(center)
-    cuts_g: list[np.ndarray] = [_flat(center.grad)]
-    cuts_b: list[float] = [center.value - float(_flat(center.grad) @ _flat(center.lam))]
-    radius = 1.0
-    it = last_repair = 0
-    for it in range(1, max_iter + 1):
-        gap = _gap(best_obj, center.value)
-        if gap <= gap_tolerance or not active.any():
-            break
-        if time_limit is not None and time.perf_counter() - start > time_limit:
-            break
-        c_lam = _flat(center.lam)
-        lo = np.where(active, np.maximum(0.0, c_lam - radius * scale), 0.0)
-        hi = np.where(active, c_lam + radius * scale, 0.0)
-        # variables (lam, theta): min theta s.t. g.lam - theta <= -b for each cut
-        a_ub = np.column_stack([np.array(cuts_g), -np.ones(len(cuts_g))])
-        res = linprog(
-            np.r_[np.zeros(dim), 1.0], A_ub=a_ub, b_ub=-np.array(cuts_b),
-            bounds=list(zip(lo, hi, strict=True)) + [(None, None)], method="highs",
-        )
-        if res.status != 0:
-            break
-        trial = _evaluate(problem, _split(res.x[:dim], problem))
-        cuts_g.append(_flat(trial.grad))
-        cuts_b.append(trial.value - float(cuts_g[-1] @ _flat(trial.lam)))
-        model = float(res.x[-1])
-        predicted = center.value - model
-        if trial.value < center.value - 0.1 * max(predicted, 0.0):
-            on_edge = np.any(np.isclose(res.x[:dim], hi) & active) or np.any(
-                np.isclose(res.x[:dim], lo) & (lo > 0))
-            center = trial
-            radius = radius * 2.0 if on_edge else radius
-        else:
-            radius = max(radius * 0.5, 1e-9)
-        # Repairing costs a few argmax passes: do it when the dual has (nearly)
-        # converged, when it might close the gap, and now and then.
-        settled = predicted <= 0.5 * gap_tolerance * max(abs(center.value), 1e-12)
-        if center is trial and ((settled and it - last_repair >= 10) or it - last_repair >= 40):
-            consider(center)
-            last_repair = it
-        if predicted <= 1e-12 * max(1.0, abs(center.value)):
-            break
+    warm = problem.shape[0] > SAMPLE_ABOVE
+    lam0 = _warm_start(problem, time_limit)
+    center, it = _dual_search(
+        problem, lam0, 0.05 if warm else 1.0, max_iter=max_iter, tol=gap_tolerance,
+        time_limit=None if time_limit is None else max(time_limit - (time.perf_counter() - start), 1.0),
+        consider=consider, gap=lambda bound: _gap(best_obj, bound),
+    )
     consider(center)
     if best_plan is None:
         raise ConvergenceError(
