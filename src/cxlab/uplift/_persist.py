@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cxlab.bundle import BundleError, load_lightgbm, read_bundle, write_bundle
+from cxlab.bundle import BundleError, load_lightgbm_many, read_bundle, write_bundle
 
 KIND = "uplift"
 
@@ -32,9 +32,4 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     names = meta.get("boosters")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise BundleError(f"{path}: the uplift bundle does not list its LightGBM models ('boosters').")
-    # Each guarded parse is a child process; run them side by side.
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(8, max(len(names), 1))) as pool:
-        boosters = dict(zip(names, pool.map(lambda n: load_lightgbm(bundle, n), names), strict=True))
-    return boosters, meta
+    return load_lightgbm_many(bundle, names), meta
