@@ -163,7 +163,10 @@ def _theta(a: ArmStats, b: ArmStats, ratio: bool, binary: tuple[int, ...] = ()) 
     or metrics without variance get coefficient 0 (gbstats then falls back to
     the unadjusted test; with one covariate this is the same).
     """
-    joint = a + b
+    return _theta_joint(a + b, ratio, binary)
+
+
+def _theta_joint(joint: ArmStats, ratio: bool, binary: tuple[int, ...]) -> FloatArray:
     _, g, k0 = _metric_parts(joint, ratio)
     c = _cov(joint, binary)
     k = c.shape[1] - k0
@@ -180,6 +183,19 @@ def _theta(a: ArmStats, b: ArmStats, ratio: bool, binary: tuple[int, ...] = ()) 
         sub = cxx[np.ix_(keep, keep)]
         theta[i, keep] = np.linalg.lstsq(sub, cxm[i, keep], rcond=None)[0]
     return theta
+
+
+def unit_moments(
+    st: ArmStats, *, ratio: bool = False, binary: tuple[int, ...] = ()
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Metric value, per-unit variance, and that variance after regression on the covariates.
+
+    For planning: ``1 - adjusted / variance`` is the share of variance CUPED
+    would remove (``ρ²`` with one covariate).
+    """
+    theta = _theta_joint(st, ratio, binary)
+    m, _, v, v_adj = _adjusted(st, ratio, theta, binary)
+    return m, v, v_adj
 
 
 def welch_dof(v_a: ArrayLike, n_a: ArrayLike, v_b: ArrayLike, n_b: ArrayLike) -> FloatArray:
