@@ -174,10 +174,9 @@ def analyze(
     cuped = pre_days > 0
     currency = (currency or reporting).upper()
 
-    assigned, has_prob, several = assignment_frame(tables, spec_, as_of=as_of)
-    assign_cols = []
-    if not isinstance(spec_.table, str):
-        assign_cols = [c for c in nw.from_native(spec_.table).lazy().collect_schema().names()]  # type: ignore[arg-type]
+    assigned, has_prob, several, assign_cols = assignment_frame(
+        tables, spec_, as_of=as_of, extra=[*([by] if by else []), *covariates]
+    )
     lf = unit_values(
         tables, assigned, chosen, window_days=window_days, pre_days=pre_days if cuped else 0,
         as_of=as_of, marketplaces=marketplaces, currency=currency,
@@ -384,7 +383,7 @@ def plan(
         nw.col("customer_id").alias("_cid"), nw.lit("all").alias("_arm_col")
     )
     spec_ = Assignment(table=customers.to_native(), unit="_cid", arm="_arm_col", assigned=None, prob=None, start=start)
-    assigned, _, _ = assignment_frame(tables, spec_, as_of=None)
+    assigned, _, _, _ = assignment_frame(tables, spec_, as_of=None)
     cuped = pre_days > 0
     lf = unit_values(
         tables, assigned, chosen, window_days=window_days, pre_days=pre_days, as_of=None,

@@ -64,8 +64,9 @@ def _check_columns(who: str, lf: nw.LazyFrame, needed: Sequence[str], hint: str)
 
 
 def assignment_frame(
-    tables: Mapping[str, nw.LazyFrame], spec: Assignment, *, as_of: dt.datetime | None
-) -> tuple[nw.LazyFrame, bool, int]:
+    tables: Mapping[str, nw.LazyFrame], spec: Assignment, *, as_of: dt.datetime | None,
+    extra: Sequence[str] = (),
+) -> tuple[nw.LazyFrame, bool, int, list[str]]:
     """Units with their arm and assignment time (``_unit, _arm, _at[, _prob]``).
 
     Units found in more than one arm are left out (they saw both treatments);
@@ -73,9 +74,12 @@ def assignment_frame(
     once, at its first assignment. With ``as_of``, units assigned at or after
     it are left out.
 
+    Columns of ``extra`` that the assignment table has (a segment, covariates)
+    are kept (their first value per unit).
+
     Returns
     -------
-    frame, has_prob, units_in_several_arms
+    frame, has_prob, units_in_several_arms, extra columns kept
     """
     if isinstance(spec.table, str):
         if spec.table not in tables:
@@ -95,6 +99,8 @@ def assignment_frame(
     cols = [nw.col(spec.unit).cast(nw.String).alias(UNIT), nw.col(spec.arm).cast(nw.String).alias(ARM)]
     if has_prob:
         cols.append(nw.col(spec.prob).cast(nw.Float64).alias(PROB))
+    kept = [c for c in dict.fromkeys(extra) if c in names and c not in (spec.unit, spec.arm)]
+    cols += [nw.col(c) for c in kept]
     if spec.assigned:
         lf = epoch_seconds(lf, spec.assigned, AT)
         cols.append(nw.col(AT))
@@ -111,12 +117,13 @@ def assignment_frame(
     aggs = [nw.col(ARM).min().alias("_arm_min"), nw.col(ARM).max().alias("_arm_max"), nw.col(AT).min().alias(AT)]
     if has_prob:
         aggs.append(nw.col(PROB).max().alias(PROB))
+    aggs += [nw.col(c).min().alias(c) for c in kept]
     per_unit = lf.group_by(UNIT).agg(*aggs)
     several = per_unit.filter(nw.col("_arm_min") != nw.col("_arm_max")).select(nw.len()).collect().item()
     clean = per_unit.filter(nw.col("_arm_min") == nw.col("_arm_max")).select(
-        UNIT, nw.col("_arm_min").alias(ARM), AT, *([PROB] if has_prob else [])
+        UNIT, nw.col("_arm_min").alias(ARM), AT, *([PROB] if has_prob else []), *kept
     )
-    return clean, has_prob, int(several)
+    return clean, has_prob, int(several), kept
 
 
 def _epoch(value: dt.datetime | dt.date) -> float:
