@@ -16,7 +16,7 @@ from cxlab.exceptions import InputDataError
 from cxlab.experiments import stats as S
 from cxlab.experiments.metrics import ExperimentMetric, resolve_metrics
 from cxlab.experiments.units import (
-    ARM, PROB, SEG, Assignment, assignment_frame, metric_variables,
+    ARM, PROB, SEG, Assignment, assignment_frame, check_rates, metric_variables,
     sufficient_statistics, unit_values, winsorize, with_attributes,
 )
 from cxlab.metrics import MetricSpec
@@ -188,6 +188,7 @@ def analyze(
     lf = with_attributes(lf, tables, by=by, covariates=covariates, assignment_columns=assign_cols)
     full = {m.name: _variables(m, variables[m.name], covariates)[0] for m in chosen}
     stats = sufficient_statistics(lf, full, segment=by is not None)
+    check_rates(stats, currency)
     if stats.empty:
         raise InputDataError(
             "experiment: no assigned units" + (f" before {as_of:%Y-%m-%d %H:%M}" if as_of else "") + "."
@@ -391,6 +392,7 @@ def plan(
     )
     lf, variables = metric_variables(lf, chosen, pre=cuped)
     stats = sufficient_statistics(lf, variables, segment=False)
+    check_rates(stats, (currency or reporting).upper())
     if stats.empty or stats["_n"].sum() < 2:
         raise InputDataError(f"experiment plan: fewer than two customers signed up before {start:%Y-%m-%d}.")
     population = int(stats["_n"].sum())

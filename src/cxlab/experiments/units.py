@@ -16,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import narwhals as nw
 
-from cxlab.engine import epoch_seconds
+from cxlab.engine import coerce, epoch_seconds, materialize
 from cxlab.exceptions import InputDataError
 from cxlab.experiments.metrics import ExperimentMetric, sources
 from cxlab.metrics.catalog import AMOUNT, UnitColumn
@@ -28,6 +29,8 @@ from cxlab.money import with_reporting_rate
 from cxlab.schema import Marketplace
 
 UNIT, ARM, AT, SEG, PROB = "_unit", "_arm", "_at", "_segment", "_prob"
+#: Per unit: orders in its windows whose currency has no rate to the reporting currency.
+UNRATED = "_unrated"
 DAY = 86400.0
 #: Segment label of units whose segment column is null.
 MISSING_SEGMENT = "(missing)"
@@ -118,7 +121,7 @@ def assignment_frame(
     if has_prob:
         aggs.append(nw.col(PROB).max().alias(PROB))
     aggs += [nw.col(c).min().alias(c) for c in kept]
-    per_unit = lf.group_by(UNIT).agg(*aggs)
+    per_unit = materialize(lf.group_by(UNIT).agg(*aggs))  # read by the count and the analysis
     several = per_unit.filter(nw.col("_arm_min") != nw.col("_arm_max")).select(nw.len()).collect().item()
     clean = per_unit.filter(nw.col("_arm_min") == nw.col("_arm_max")).select(
         UNIT, nw.col("_arm_min").alias(ARM), AT, *([PROB] if has_prob else []), *kept
@@ -138,17 +141,16 @@ def _with_amount(
     lf: nw.LazyFrame, tables: Mapping[str, nw.LazyFrame], cols: Sequence[str],
     marketplaces: Mapping[str, Marketplace], currency: str,
 ) -> nw.LazyFrame:
-    """Add :data:`AMOUNT`: the order amount in ``currency`` (via ``cxlab.money``)."""
-    customers = tables["customers"]
-    found = customers.group_by("marketplace").agg(nw.len()).collect()["marketplace"].to_list()
-    codes = sorted(str(c) for c in found if c is not None)
-    unknown = [c for c in codes if c not in marketplaces]
-    if unknown:
-        raise InputDataError(
-            f"customers: marketplace {', '.join(map(repr, unknown[:5]))} has no currency; "
-            "add it to the project file's marketplaces."
-        )
-    market = customers.select(
+    """Add :data:`AMOUNT`: the order amount in ``currency`` (via ``cxlab.money``).
+
+    An order without its own currency is in its customer's marketplace currency
+    (looked up for every known marketplace, without reading the data). Orders
+    whose currency has no rate get a null amount and are counted in
+    :data:`UNRATED` by :func:`unit_values`, so that the check costs no pass of
+    its own (:func:`check_rates`).
+    """
+    codes = sorted(marketplaces)
+    market = tables["customers"].select(
         nw.col("customer_id").alias("_cid"), currency_expr(codes, marketplaces).alias("_mcur")
     )
     lf = lf.join(market, left_on="customer_id", right_on="_cid", how="left")
@@ -156,16 +158,6 @@ def _with_amount(
     if "currency" in cols:
         cur = nw.when(nw.col("currency").is_null()).then(cur).otherwise(nw.col("currency").str.to_uppercase())
     lf = with_reporting_rate(lf.with_columns(cur.alias("_cur")), tables.get("fx"), currency, currency_col="_cur")
-    missing = (
-        lf.filter(nw.col("_rate").is_null() & ~nw.col("amount").is_null())
-        .group_by("_cur").agg(nw.len()).collect()["_cur"].to_list()
-    )
-    if missing:
-        raise InputDataError(
-            f"orders: currency {', '.join(repr(str(c)) for c in missing[:5])} has no rate to "
-            f"{currency}; add it to the fx table (rate = {currency} per 1 unit), or report in "
-            "that currency (reporting_currency in the project file)."
-        )
     return lf.with_columns((nw.col("amount").cast(nw.Float64) * nw.col("_rate")).alias(AMOUNT))
 
 
@@ -211,13 +203,16 @@ def unit_values(
         pre = (nw.col("_t") >= nw.col("_a") - p) & (nw.col("_t") < nw.col("_a"))
         rows = rows.filter(post | pre) if pre_days > 0 else rows.filter(post)
         aggs = []
+        if amount:
+            unrated = (post | pre) & nw.col("_rate").is_null() & ~nw.col("amount").is_null()
+            aggs.append(nw.when(unrated).then(nw.lit(1.0)).otherwise(nw.lit(0.0)).sum().alias(UNRATED))
         for u in group:
             aggs.append(nw.when(post).then(u.row()).otherwise(nw.lit(0.0)).sum().alias(f"post__{u.name}"))
             if pre_days > 0:
                 aggs.append(nw.when(pre).then(u.row()).otherwise(nw.lit(0.0)).sum().alias(f"pre__{u.name}"))
         per_unit = rows.group_by("customer_id").agg(*aggs)
         out = out.join(per_unit, left_on=UNIT, right_on="customer_id", how="left")
-    filled = [c for c in out.collect_schema().names() if c.startswith(("post__", "pre__"))]
+    filled = [c for c in out.collect_schema().names() if c.startswith(("post__", "pre__")) or c == UNRATED]
     return out.with_columns(*(nw.col(c).cast(nw.Float64).fill_null(0.0) for c in filled))
 
 
@@ -274,6 +269,8 @@ def sufficient_statistics(
     """
     keys = [ARM, SEG] if segment else [ARM]
     aggs = [nw.len().alias("_n")]
+    if UNRATED in lf.collect_schema().names():
+        aggs.append(nw.col(UNRATED).sum().alias(UNRATED))
     seen: set[str] = set()
     for vars_ in variables.values():
         for i, a in enumerate(vars_):
@@ -287,6 +284,17 @@ def sufficient_statistics(
                     seen.add(name)
     frame = lf.group_by(*keys).agg(*aggs).collect().to_pandas()
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def check_rates(stats: Any, currency: str) -> None:
+    """Refuse an analysis in which some order's currency had no rate (see :func:`unit_values`)."""
+    count = float(stats[UNRATED].sum()) if UNRATED in stats else 0.0
+    if count > 0:
+        raise InputDataError(
+            f"orders: {count:,.0f} orders in the experiment's windows are in a currency without a "
+            f"rate to {currency}. Add those currencies to the fx table (rate = {currency} per 1 unit), "
+            "or report in the orders' currency (reporting_currency in the project file or --currency)."
+        )
 
 
 def with_attributes(
@@ -310,6 +318,7 @@ def with_attributes(
     if by:
         lf = lf.with_columns(nw.col(by).cast(nw.String).fill_null(MISSING_SEGMENT).alias(SEG))
     if covariates:
+        lf = _numeric_covariates(lf, covariates)
         schema = lf.collect_schema()
         bad = [c for c in covariates if not (schema[c].is_numeric() or schema[c] == nw.Boolean)]
         if bad:
@@ -321,6 +330,27 @@ def with_attributes(
         lf = lf.with_columns(
             *(nw.col(c).cast(nw.Float64).fill_null(0.0).alias(f"cov__{c}") for c in covariates)
         )
+    return lf
+
+
+def _numeric_covariates(lf: nw.LazyFrame, covariates: Sequence[str]) -> nw.LazyFrame:
+    """Parse covariates read as text (CSV) into numbers; refuse columns that are not numbers."""
+    schema = lf.collect_schema()
+    for c in covariates:
+        if schema[c] != nw.String:
+            continue
+        parsed = coerce(lf.with_columns(nw.col(c).str.strip_chars().alias("_raw")), c, "float")
+        counts = parsed.filter(~nw.col("_raw").is_null() & (nw.col("_raw") != "") & nw.col(c).is_null()).select(
+            nw.len().alias("bad"), nw.col("_raw").min().alias("example")
+        ).collect()
+        bad = int(counts["bad"][0] or 0)
+        if bad:
+            raise InputDataError(
+                f"experiment: covariate {c!r} must be numeric; {bad:,} values are not numbers "
+                f"(e.g. {counts['example'][0]!r}). Name a numeric customer attribute, or encode a "
+                "category as 0/1 columns."
+            )
+        lf = parsed.drop("_raw")
     return lf
 
 
