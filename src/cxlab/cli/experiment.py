@@ -104,6 +104,15 @@ def _read_assignment(path: Path, engine: Any, assigned: str | None) -> Any:
     return lf.to_native()
 
 
+def _console() -> Any:
+    """The terminal's console; when output is piped or captured, one wide enough not to cut cells."""
+    if out_console.is_terminal:
+        return out_console
+    from rich.console import Console
+
+    return Console(width=200)
+
+
 def _fmt(value: Any, kind: str = "num") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -141,11 +150,12 @@ def _render(result: Any) -> None:
             _fmt(r.variance_reduction, "share"),
         ]
         table.add_row(*(Text(c) for c in cells))
-    out_console.print(table)
-    out_console.print(Text(s["correction_statement"] + " * significant at alpha " + f"{s['alpha']:g}."))
+    console = _console()
+    console.print(table)
+    console.print(Text(s["correction_statement"] + " * significant at alpha " + f"{s['alpha']:g}."))
     srm = result.srm
     style = "bold red" if srm["failed"] else "green"
-    out_console.print(Text(srm["message"], style=style))
+    console.print(Text(srm["message"], style=style))
     for w in result.warnings:
         if w != srm["message"]:
             err_console.print(Text(f"warning: {w}", style="yellow"))
@@ -192,4 +202,4 @@ def plan(
             _fmt(r.n_per_arm_cuped, "int"), _fmt(r.n_total, "int"), _fmt(r.population, "int"), duration,
             _fmt(r.mde_with_population, "pct"),
         )))
-    out_console.print(table)
+    _console().print(table)
