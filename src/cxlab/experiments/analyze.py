@@ -16,7 +16,7 @@ from cxlab.exceptions import InputDataError
 from cxlab.experiments import stats as S
 from cxlab.experiments.metrics import ExperimentMetric, resolve_metrics
 from cxlab.experiments.units import (
-    ARM, PROB, SEG, Assignment, assignment_frame, check_rates, metric_variables,
+    ARM, PROB, SEG, SEVERAL, Assignment, assignment_frame, check_rates, metric_variables,
     sufficient_statistics, unit_values, winsorize, with_attributes,
 )
 from cxlab.metrics import MetricSpec
@@ -90,12 +90,9 @@ def _arm_stats(frame: pd.DataFrame, vars_: Sequence[str]) -> S.ArmStats:
     return S.ArmStats(frame["_n"].to_numpy(float), s, q)
 
 
-def _variables(m: ExperimentMetric, base: Sequence[str], covariates: Sequence[str]) -> tuple[list[str], tuple[int, ...]]:
-    vars_ = list(base) + [f"cov__{c}" for c in covariates]
-    binary: tuple[int, ...] = ()
-    if m.binary:
-        binary = (0, 1) if len(base) > 1 else (0,)
-    return vars_, binary
+def _variables(base: Sequence[str], covariates: Sequence[str]) -> list[str]:
+    """A metric's variables: its own (``y[, d][, pre_y[, pre_d]]``), then the covariates."""
+    return list(base) + [f"cov__{c}" for c in covariates]
 
 
 def analyze(
@@ -174,7 +171,7 @@ def analyze(
     cuped = pre_days > 0
     currency = (currency or reporting).upper()
 
-    assigned, has_prob, several, assign_cols = assignment_frame(
+    assigned, has_prob, assign_cols = assignment_frame(
         tables, spec_, as_of=as_of, extra=[*([by] if by else []), *covariates]
     )
     lf = unit_values(
@@ -186,9 +183,11 @@ def analyze(
     if winsorize_quantile is not None:
         lf, caps = winsorize(lf, [v for vs in variables.values() for v in vs], winsorize_quantile)
     lf = with_attributes(lf, tables, by=by, covariates=covariates, assignment_columns=assign_cols)
-    full = {m.name: _variables(m, variables[m.name], covariates)[0] for m in chosen}
+    full = {m.name: _variables(variables[m.name], covariates) for m in chosen}
     stats = sufficient_statistics(lf, full, segment=by is not None)
     check_rates(stats, currency)
+    several = int(stats.loc[stats[ARM] == SEVERAL, "_n"].sum())
+    stats = stats[stats[ARM] != SEVERAL].reset_index(drop=True)
     if stats.empty:
         raise InputDataError(
             "experiment: no assigned units" + (f" before {as_of:%Y-%m-%d %H:%M}" if as_of else "") + "."
@@ -258,7 +257,7 @@ def _srm(
         share = np.array([float(expected.get(a, 0.0)) for a in arms])
         source = "given split"
     elif assigned is not None:
-        probs = assigned.group_by(ARM).agg(nw.col(PROB).mean().alias("p")).collect().to_pandas()
+        probs = assigned.filter(nw.col(ARM) != SEVERAL).group_by(ARM).agg(nw.col(PROB).mean().alias("p")).collect().to_pandas()
         share = probs.set_index(ARM)["p"].reindex(arms).to_numpy(float)
         if np.all(np.isfinite(share)):
             source = "assignment_prob"
@@ -293,9 +292,9 @@ def _compare_all(
     frames = []
     ctrl = stats[stats[ARM] == control].set_index(SEG, drop=False)
     for m in chosen:
-        vars_, binary = full[m.name], _variables(m, full[m.name], ())[1]
-        if m.binary and cuped:
-            binary = (0, 1)
+        vars_ = full[m.name]
+        # a 0/1 metric and its pre-period value (variable 1 with CUPED) get binomial variances
+        binary = ((0, 1) if cuped else (0,)) if m.binary else ()
         for arm in arms:
             if arm == control:
                 continue
@@ -384,7 +383,7 @@ def plan(
         nw.col("customer_id").alias("_cid"), nw.lit("all").alias("_arm_col")
     )
     spec_ = Assignment(table=customers.to_native(), unit="_cid", arm="_arm_col", assigned=None, prob=None, start=start)
-    assigned, _, _, _ = assignment_frame(tables, spec_, as_of=None)
+    assigned, _, _ = assignment_frame(tables, spec_, as_of=None)
     cuped = pre_days > 0
     lf = unit_values(
         tables, assigned, chosen, window_days=window_days, pre_days=pre_days, as_of=None,

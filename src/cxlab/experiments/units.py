@@ -2,9 +2,9 @@
 
 All of it is Narwhals lazy code that runs on DuckDB, Polars or Spark. Only the
 sufficient statistics (per arm and segment: units, sums of each per-unit
-variable and sums of their pairwise products) are collected, plus a few
-scalars (distinct currencies, quantiles for winsorization, the arm counts of
-units assigned to several arms).
+variable and sums of their pairwise products) are collected, plus the
+quantiles for winsorization when asked. Units assigned to several arms and
+orders in a currency without a rate are counted in that same pass.
 
 Times are compared as seconds since the epoch (the engine primitive
 :func:`cxlab.engine.epoch_seconds`), so a window of ``window_days`` after
@@ -20,7 +20,7 @@ from typing import Any
 
 import narwhals as nw
 
-from cxlab.engine import coerce, epoch_seconds, materialize
+from cxlab.engine import coerce, epoch_seconds
 from cxlab.exceptions import InputDataError
 from cxlab.experiments.metrics import ExperimentMetric, sources
 from cxlab.metrics.catalog import AMOUNT, UnitColumn
@@ -29,6 +29,8 @@ from cxlab.money import with_reporting_rate
 from cxlab.schema import Marketplace
 
 UNIT, ARM, AT, SEG, PROB = "_unit", "_arm", "_at", "_segment", "_prob"
+#: Arm of units assigned to more than one arm (dropped after counting).
+SEVERAL = "\x00several arms"
 #: Per unit: orders in its windows whose currency has no rate to the reporting currency.
 UNRATED = "_unrated"
 DAY = 86400.0
@@ -69,11 +71,11 @@ def _check_columns(who: str, lf: nw.LazyFrame, needed: Sequence[str], hint: str)
 def assignment_frame(
     tables: Mapping[str, nw.LazyFrame], spec: Assignment, *, as_of: dt.datetime | None,
     extra: Sequence[str] = (),
-) -> tuple[nw.LazyFrame, bool, int, list[str]]:
+) -> tuple[nw.LazyFrame, bool, list[str]]:
     """Units with their arm and assignment time (``_unit, _arm, _at[, _prob]``).
 
-    Units found in more than one arm are left out (they saw both treatments);
-    their number is returned. A unit assigned twice to the same arm counts
+    Units found in more than one arm get the arm :data:`SEVERAL`; the analysis
+    counts and drops them (they saw both treatments). A unit assigned twice to the same arm counts
     once, at its first assignment. With ``as_of``, units assigned at or after
     it are left out.
 
@@ -82,7 +84,7 @@ def assignment_frame(
 
     Returns
     -------
-    frame, has_prob, units_in_several_arms, extra columns kept
+    frame, has_prob, extra columns kept
     """
     if isinstance(spec.table, str):
         if spec.table not in tables:
@@ -121,12 +123,13 @@ def assignment_frame(
     if has_prob:
         aggs.append(nw.col(PROB).max().alias(PROB))
     aggs += [nw.col(c).min().alias(c) for c in kept]
-    per_unit = materialize(lf.group_by(UNIT).agg(*aggs))  # read by the count and the analysis
-    several = per_unit.filter(nw.col("_arm_min") != nw.col("_arm_max")).select(nw.len()).collect().item()
-    clean = per_unit.filter(nw.col("_arm_min") == nw.col("_arm_max")).select(
-        UNIT, nw.col("_arm_min").alias(ARM), AT, *([PROB] if has_prob else []), *kept
+    # Units in several arms keep the arm SEVERAL: the statistics count them in the
+    # same pass, and the analysis drops them (no pass of their own).
+    arm = nw.when(nw.col("_arm_min") == nw.col("_arm_max")).then(nw.col("_arm_min")).otherwise(nw.lit(SEVERAL))
+    clean = lf.group_by(UNIT).agg(*aggs).select(
+        UNIT, arm.alias(ARM), AT, *([PROB] if has_prob else []), *kept
     )
-    return clean, has_prob, int(several), kept
+    return clean, has_prob, kept
 
 
 def _epoch(value: dt.datetime | dt.date) -> float:
@@ -143,20 +146,24 @@ def _with_amount(
 ) -> nw.LazyFrame:
     """Add :data:`AMOUNT`: the order amount in ``currency`` (via ``cxlab.money``).
 
-    An order without its own currency is in its customer's marketplace currency
-    (looked up for every known marketplace, without reading the data). Orders
+    Orders without a currency column are in their customer's marketplace
+    currency (looked up for every known marketplace, without reading the data);
+    on validated data a currency column has no nulls (validation fills them
+    from the marketplace). Orders
     whose currency has no rate get a null amount and are counted in
     :data:`UNRATED` by :func:`unit_values`, so that the check costs no pass of
     its own (:func:`check_rates`).
     """
-    codes = sorted(marketplaces)
-    market = tables["customers"].select(
-        nw.col("customer_id").alias("_cid"), currency_expr(codes, marketplaces).alias("_mcur")
-    )
-    lf = lf.join(market, left_on="customer_id", right_on="_cid", how="left")
-    cur = nw.col("_mcur")
     if "currency" in cols:
-        cur = nw.when(nw.col("currency").is_null()).then(cur).otherwise(nw.col("currency").str.to_uppercase())
+        # validation fills an order's missing currency with its marketplace's (io.validate)
+        cur = nw.col("currency").str.to_uppercase()
+    else:
+        codes = sorted(marketplaces)
+        market = tables["customers"].select(
+            nw.col("customer_id").alias("_cid"), currency_expr(codes, marketplaces).alias("_mcur")
+        )
+        lf = lf.join(market, left_on="customer_id", right_on="_cid", how="left")
+        cur = nw.col("_mcur")
     lf = with_reporting_rate(lf.with_columns(cur.alias("_cur")), tables.get("fx"), currency, currency_col="_cur")
     return lf.with_columns((nw.col("amount").cast(nw.Float64) * nw.col("_rate")).alias(AMOUNT))
 
@@ -247,7 +254,7 @@ def _exprs(metrics: Sequence[ExperimentMetric], prefix: str) -> list[nw.Expr]:
 
 def winsorize(lf: nw.LazyFrame, columns: Sequence[str], quantile: float) -> tuple[nw.LazyFrame, dict[str, float]]:
     """Cap each column at its ``quantile`` over all units (one aggregation)."""
-    caps_row = lf.select(
+    caps_row = lf.filter(nw.col(ARM) != SEVERAL).select(
         *(nw.col(c).quantile(quantile, interpolation="linear").alias(c) for c in columns)
     ).collect()
     caps = {c: float(caps_row[c][0]) for c in columns}
