@@ -107,3 +107,21 @@ def test_dataset_without_treatments_says_what_to_do(tmp_path: Path) -> None:
     res = runner.invoke(app, ["experiment", "analyze", str(data), "-m", "revenue", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "assignment table 'treatments' is not in the dataset" in res.output
+
+
+def test_own_assignment_table_without_times_and_a_unit_in_two_arms(tmp_path: Path) -> None:
+    """A table the user names (own columns, no time: --start), one unit listed in both arms."""
+    assign = pd.read_csv(EXPORT / "ab_assignments.csv")
+    own = pd.DataFrame({"user": assign["Customer Ref"], "bucket": assign["Variant"].map({"Control": "A", "NewCheckout": "B"})})
+    own = pd.concat([own, pd.DataFrame({"user": ["C-0001"], "bucket": ["B"]})])  # C-0001 is in A too
+    path = tmp_path / "buckets.csv"
+    own.to_csv(path, index=False)
+    out = tmp_path / "exp"
+    res = runner.invoke(app, ["experiment", "analyze", "--config", PROJECT, "-m", "orders", "--assignment", str(path),
+                              "--unit-col", "user", "--arm-col", "bucket", "--assigned-col", "", "--start", "2025-06-01",
+                              "--control", "A", "--window-days", "14", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    row = pd.read_parquet(out / "results.parquet").iloc[0]
+    assert row["arm"] == "B" and row["n"] + row["control_n"] == 79  # 80 units, one left out
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["warnings"] == ["1 unit was assigned to more than one arm and left out."]

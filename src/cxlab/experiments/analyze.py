@@ -211,7 +211,8 @@ def analyze(
 
     warnings = []
     if several:
-        warnings.append(f"{several:,} units were assigned to more than one arm and are left out.")
+        unit = "unit was" if several == 1 else "units were"
+        warnings.append(f"{several:,} {unit} assigned to more than one arm and left out.")
     if srm["failed"]:
         warnings.append(srm["message"])
     settings = {
