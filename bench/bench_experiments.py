@@ -115,7 +115,7 @@ def _cxlab(data: Path) -> list[dict]:
 
     engine = get_engine("duckdb")
     tables = {p.stem: engine.read_parquet(p) for p in data.glob("*.parquet")}
-    res = analyze(tables, metrics=list(METRICS), window_days=WINDOW, pre_days=PRE, currency="EUR")
+    res = analyze(tables, metrics=list(METRICS), window_days=WINDOW, pre_days=PRE, currency="EUR", engine=engine)
     cols = ["metric", "arm", "n", "mean", "control_mean", "lift", "rel_lift", "p_value", "variance_reduction"]
     return res.table[cols].to_dict(orient="records") + [{"srm_p_value": float(res.srm["p_value"])}]
 

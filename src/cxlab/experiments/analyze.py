@@ -12,6 +12,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab.engine import Engine
 from cxlab.exceptions import InputDataError
 from cxlab.experiments import stats as S
 from cxlab.experiments.metrics import ExperimentMetric, resolve_metrics
@@ -64,11 +65,11 @@ class ExperimentResult:
         return {"settings": self.settings, "srm": self.srm, "warnings": self.warnings, "results": rows}
 
 
-def _tables_of(data: Any) -> tuple[Mapping[str, nw.LazyFrame], Mapping[str, Marketplace], str]:
+def _tables_of(data: Any) -> tuple[Mapping[str, nw.LazyFrame], Mapping[str, Marketplace], str, Any]:
     if hasattr(data, "tables") and hasattr(data, "reporting_currency"):
-        return data.tables, data.marketplaces, data.reporting_currency
+        return data.tables, data.marketplaces, data.reporting_currency, getattr(data, "engine", None)
     if isinstance(data, Mapping):
-        return data, MARKETPLACES, DEFAULT_REPORTING_CURRENCY
+        return data, MARKETPLACES, DEFAULT_REPORTING_CURRENCY, None
     raise InputDataError(
         f"experiment: data must be a cxlab Dataset or a mapping of table names to frames; got {type(data).__name__}."
     )
@@ -113,6 +114,7 @@ def analyze(
     expected_split: Mapping[str, float] | None = None,
     spec: Sequence[MetricSpec] | None = None,
     currency: str | None = None,
+    engine: Engine | None = None,
 ) -> ExperimentResult:
     """Analyse an experiment: every arm against control, for every metric and segment.
 
@@ -155,8 +157,13 @@ def analyze(
         ``assignment_prob`` column when present, else equal shares.
     currency
         Reporting currency of revenue (default: the dataset's).
+    engine
+        The engine of the tables (default: the dataset's). When known, the
+        assigned units are computed once and kept in it (a DuckDB temporary
+        table, a Spark cache), which halves the time on large experiments.
     """
-    tables, marketplaces, reporting = _tables_of(data)
+    tables, marketplaces, reporting, own_engine = _tables_of(data)
+    engine = engine or own_engine
     window_days = _bounded("window_days", window_days, 1e-6, 3660)
     pre_days = _bounded("pre_days", pre_days, 0, 3660)
     alpha = _bounded("alpha", alpha, 1e-6, 0.5)
@@ -174,6 +181,8 @@ def analyze(
     assigned, has_prob, assign_cols = assignment_frame(
         tables, spec_, as_of=as_of, extra=[*([by] if by else []), *covariates]
     )
+    if engine is not None:
+        assigned = engine.materialize(assigned)  # read by every source's join and the analysis
     lf = unit_values(
         tables, assigned, chosen, window_days=window_days, pre_days=pre_days if cuped else 0,
         as_of=as_of, marketplaces=marketplaces, currency=currency,
@@ -349,6 +358,7 @@ def plan(
     relative: bool = True,
     spec: Sequence[MetricSpec] | None = None,
     currency: str | None = None,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Sample size and duration to detect a lift of ``mde``, from past data.
 
@@ -361,7 +371,8 @@ def plan(
     when the population is large enough. With ``units_per_day`` (new units
     entering per day) it lasts the days to enrol the sample plus the window.
     """
-    tables, marketplaces, reporting = _tables_of(data)
+    tables, marketplaces, reporting, own_engine = _tables_of(data)
+    engine = engine or own_engine
     mde = _bounded("mde", mde, 1e-9, 1e12)
     window_days = _bounded("window_days", window_days, 1, 3660)
     pre_days = _bounded("pre_days", pre_days, 0, 3660)
@@ -385,6 +396,8 @@ def plan(
     )
     spec_ = Assignment(table=customers.to_native(), unit="_cid", arm="_arm_col", assigned=None, prob=None, start=start)
     assigned, _, _ = assignment_frame(tables, spec_, as_of=None)
+    if engine is not None:
+        assigned = engine.materialize(assigned)
     cuped = pre_days > 0
     lf = unit_values(
         tables, assigned, chosen, window_days=window_days, pre_days=pre_days, as_of=None,

@@ -23,7 +23,7 @@ import narwhals as nw
 from cxlab.engine import coerce, epoch_seconds
 from cxlab.exceptions import InputDataError
 from cxlab.experiments.metrics import ExperimentMetric, sources
-from cxlab.metrics.catalog import AMOUNT, UnitColumn
+from cxlab.metrics.catalog import AMOUNT
 from cxlab.metrics.periods import currency_expr
 from cxlab.money import with_reporting_rate
 from cxlab.schema import Marketplace
@@ -362,7 +362,7 @@ def _numeric_covariates(lf: nw.LazyFrame, covariates: Sequence[str]) -> nw.LazyF
 
 
 __all__ = [
-    "ARM", "AT", "MISSING_SEGMENT", "PROB", "SEG", "UNIT", "Assignment", "UnitColumn",
+    "ARM", "AT", "MISSING_SEGMENT", "PROB", "SEG", "SEVERAL", "UNIT", "UNRATED", "Assignment", "check_rates",
     "assignment_frame", "metric_variables", "sufficient_statistics", "unit_values",
     "winsorize", "with_attributes",
 ]
