@@ -2,9 +2,9 @@
 
 Data (written once to a temporary folder with numpy and pyarrow, canonical
 schema): ``treatments`` (one row per customer: ``control`` or one of three
-actions, assigned over 14 days), ``customers``, ``orders`` (about 1.2 per
+actions, assigned over 14 days), ``customers``, ``orders`` (about 0.7 per
 customer, from 120 days before to 60 days after assignment) and ``events``
-(about 1.0 per customer, 70% visits).
+(about 0.6 per customer, 70% visits).
 
 Work, the same for both contenders: per customer, the sums of orders, revenue
 and visits in the 30 days after assignment and in the 90 days before; the
