@@ -41,6 +41,7 @@ def test_fixed_horizon_false_positive_rate(revenue: np.ndarray) -> None:
     a, b = _arms(z, revenue)
     res = compare(a, b)
     rate = float(np.mean(res.p_value < 0.05))
+    print(f"A/A, {SPLITS} splits, one look: false-positive rate {rate:.4f}")
     assert 0.036 <= rate <= 0.064, rate
     # the interval and the p-value agree: 0 is outside exactly when p < 0.05
     outside = (res.lift_ci_low > 0) | (res.lift_ci_high < 0)
