@@ -39,8 +39,9 @@ def units() -> pd.DataFrame:
     assign["at"] = pd.to_datetime(assign["Exposed At"], format=fmt)
     m = orders.merge(assign, on="Customer Ref")
     post = m[(m["ts"] >= m["at"]) & (m["ts"] < m["at"] + WINDOW)]
-    per = post.groupby("Customer Ref").agg(revenue=("amount", "sum"), orders=("amount", "size"))
-    out = assign.set_index("Customer Ref").join(per).fillna({"revenue": 0.0, "orders": 0})
+    post = post.assign(big=(post["amount"] >= 50).astype(float))
+    per = post.groupby("Customer Ref").agg(revenue=("amount", "sum"), orders=("amount", "size"), big=("big", "sum"))
+    out = assign.set_index("Customer Ref").join(per).fillna({"revenue": 0.0, "orders": 0, "big": 0.0})
     return out.reset_index()
 
 
@@ -115,3 +116,35 @@ def test_same_results_on_every_engine(engine, clean_export) -> None:  # noqa: AN
     root, reference = clean_export
     tables = {p.stem: engine.read_parquet(p) for p in root.glob("*.parquet")}
     pd.testing.assert_frame_equal(_analysis(tables), reference, rtol=1e-9, atol=1e-12)
+
+
+def test_yaml_metric_and_winsorization_match_pandas(units: pd.DataFrame, tmp_path: Path) -> None:
+    """A user-defined metric (orders of 50 GBP or more per unit) and revenue capped at its 90% quantile."""
+    spec = tmp_path / "metrics.yaml"
+    spec.write_text(
+        "metrics:\n"
+        "  - name: big_orders\n"
+        "    type: count\n"
+        "    table: orders\n"
+        "    filters: [{column: amount, op: '>=', value: 50}]\n"
+    )
+    table = _run(tmp_path, "-m", "big_orders", "-m", "revenue", "--spec", str(spec), "--pre-days", "0",
+                 "--winsorize", "0.9").set_index("metric")
+    payload = json.loads((tmp_path / "exp" / "results.json").read_text())
+    cap = units["revenue"].quantile(0.9)  # linear interpolation, over all units
+    assert payload["settings"]["winsorize_caps"]["revenue__y"] == pytest.approx(cap, rel=1e-9)
+    capped = units.assign(revenue=units["revenue"].clip(upper=cap))
+    t, c = (capped[capped["Variant"] == v] for v in ("NewCheckout", "Control"))
+    welch = stats.ttest_ind(t["revenue"], c["revenue"], equal_var=False)
+    assert table.loc["revenue", "mean"] == pytest.approx(t["revenue"].mean(), rel=1e-12)
+    assert table.loc["revenue", "p_value"] == pytest.approx(welch.pvalue, rel=1e-9)
+    assert table.loc["big_orders", "metric_type"] == "mean"
+    assert 0 < units["big"].sum() < units["orders"].sum()  # the filter matters
+    big_cap = units["big"].quantile(0.9)  # --winsorize caps every metric
+    assert payload["settings"]["winsorize_caps"]["big_orders__y"] == pytest.approx(big_cap)
+    capped = units.assign(big=units["big"].clip(upper=big_cap))
+    t, c = (capped[capped["Variant"] == v] for v in ("NewCheckout", "Control"))
+    assert table.loc["big_orders", "mean"] == pytest.approx(t["big"].mean(), rel=1e-12)
+    assert table.loc["big_orders", "control_mean"] == pytest.approx(c["big"].mean(), rel=1e-12)
+    welch = stats.ttest_ind(t["big"], c["big"], equal_var=False)
+    assert table.loc["big_orders", "p_value"] == pytest.approx(welch.pvalue, rel=1e-9)
