@@ -99,15 +99,15 @@ def clean_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.Dat
     ds = load_dataset(None, engine="duckdb", config=load_config(PROJECT))
     for name, lf in ds.tables.items():
         ds.engine.write_parquet(lf, root / f"{name}.parquet")
-    return root, _analysis({n: ds.tables[n] for n in ds.tables})
+    return root, _analysis({n: ds.tables[n] for n in ds.tables}, ds.engine)
 
 
-def _analysis(tables: dict) -> pd.DataFrame:
+def _analysis(tables: dict, engine) -> pd.DataFrame:  # noqa: ANN001
     from cxlab.experiments import analyze
 
     return analyze(
         tables, metrics=["revenue", "conversion", "aov"], control="Control", window_days=14, pre_days=90,
-        by="Tier", covariates=["Tenure Months"], currency="GBP",
+        by="Tier", covariates=["Tenure Months"], currency="GBP", engine=engine,
     ).table
 
 
@@ -115,7 +115,7 @@ def test_same_results_on_every_engine(engine, clean_export) -> None:  # noqa: AN
     """CUPED with a covariate read from CSV text, segments, a ratio metric: DuckDB = Polars = Spark."""
     root, reference = clean_export
     tables = {p.stem: engine.read_parquet(p) for p in root.glob("*.parquet")}
-    pd.testing.assert_frame_equal(_analysis(tables), reference, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(_analysis(tables, engine), reference, rtol=1e-9, atol=1e-12)
 
 
 def test_yaml_metric_and_winsorization_match_pandas(units: pd.DataFrame, tmp_path: Path) -> None:
