@@ -113,6 +113,8 @@ class ClvScorer:
         if end is None:
             raise InputDataError("score: the model bundle records no observation end; give --observation-end DATE.")
         orders = orders_in_context(ds)
+        if self.by is not None:  # one pass over orders, then one summary per group
+            orders = ds.engine.materialize(orders)
         parts = []
         for group in self.model.parts:
             subset = orders if group is None else orders.filter(nw.col(self.by) == group)
