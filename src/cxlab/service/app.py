@@ -268,7 +268,7 @@ def create_app(settings: Settings) -> FastAPI:
         frame = pd.DataFrame.from_records(records, columns=list(scorer.features))
         for feature, kind in scorer.features.items():
             if kind == "number":
-                frame[feature] = pd.to_numeric(frame[feature], errors="coerce").astype(float)
+                frame[feature] = frame[feature].astype(float)  # None -> NaN, true -> 1.0
         scale = body.scale or ("csat5" if "csat5" in scorer.models else scorer.scales[0])
         predictions = _finite(scorer.predict(frame, scale=scale))
         metrics.add_rows("/v1/satisfaction/predict", len(predictions))
