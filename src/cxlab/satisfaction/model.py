@@ -79,7 +79,9 @@ class SatisfactionModel(BaseEstimator):
     random_state
         Seed of LightGBM and of the fold assignment.
     n_jobs
-        LightGBM threads (default 1: predictable on shared machines).
+        LightGBM threads when fitting and predicting (default 1: predictable on
+        shared machines; LightGBM's default of every core costs a single-row
+        prediction a hundredfold on a busy machine).
 
     Attributes
     ----------
@@ -235,7 +237,7 @@ class SatisfactionModel(BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """``(n, 2)`` array: P(not satisfied), P(satisfied), calibrated."""
         check_is_fitted(self, "booster_")
-        p = self._calibrate(np.asarray(self.booster_.predict(self._matrix(X))))
+        p = self._calibrate(np.asarray(self.booster_.predict(self._matrix(X), num_threads=self.n_jobs)))
         return np.column_stack([1 - p, p])
 
     def predict_satisfied(self, X: pd.DataFrame) -> np.ndarray:
@@ -250,7 +252,7 @@ class SatisfactionModel(BaseEstimator):
         """Expected score on the model's scale, clipped to its range."""
         check_is_fitted(self, "score_booster_")
         low, high = SCALES[self.scale]
-        return np.clip(self.score_booster_.predict(self._matrix(X)), low, high)
+        return np.clip(self.score_booster_.predict(self._matrix(X), num_threads=self.n_jobs), low, high)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """SHAP values (Lundberg et al. 2020, TreeSHAP) of the raw log-odds per feature.

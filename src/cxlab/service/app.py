@@ -265,10 +265,8 @@ def create_app(settings: Settings) -> FastAPI:
         if body.scale is not None and body.scale not in scorer.models:
             raise _unprocessable("scale", f"scale must be one of {', '.join(scorer.scales)}; got {body.scale!r}.")
         records = [row.model_dump(by_alias=True) for row in body.rows]
-        frame = pd.DataFrame.from_records(records, columns=list(scorer.features))
-        for feature, kind in scorer.features.items():
-            if kind == "number":
-                frame[feature] = frame[feature].astype(float)  # None -> NaN, true -> 1.0
+        frame = pd.DataFrame.from_records(records, columns=list(scorer.features)).astype(
+            {f: float for f, kind in scorer.features.items() if kind == "number"})  # None -> NaN, true -> 1.0
         scale = body.scale or ("csat5" if "csat5" in scorer.models else scorer.scales[0])
         predictions = _finite(scorer.predict(frame, scale=scale))
         metrics.add_rows("/v1/satisfaction/predict", len(predictions))
