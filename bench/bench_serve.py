@@ -103,37 +103,59 @@ def _wait_ready(port: int, server: subprocess.Popen, timeout: float = 300) -> No
     raise RuntimeError("cxlab serve did not become ready in time")
 
 
-def _fixed_rate(port: int, key: str, bodies: list[bytes], rate: float, seconds: float, threads: int = 16) -> dict:
-    n = int(rate * seconds)
-    latency = np.full(n, np.nan)
-    service = np.full(n, np.nan)
-    status = np.zeros(n, dtype=int)
-    next_index = iter(range(n))
+def _run_pool(port: int, key: str, n: int, threads: int, task) -> None:  # noqa: ANN001
+    """Run ``task(client, i)`` for i in 0..n-1 on ``threads`` threads, one keep-alive connection each."""
+    remaining = iter(range(n))
     lock = threading.Lock()
-    start = time.perf_counter() + 0.5
 
     def worker() -> None:
         client = _Client(port, key)
         while True:
             with lock:
-                i = next(next_index, None)
+                i = next(remaining, None)
             if i is None:
                 return
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            sent = time.perf_counter()
-            status[i] = client.post("/v1/satisfaction/predict", bodies[i % len(bodies)])
-            done = time.perf_counter()
-            latency[i], service[i] = done - scheduled, done - sent
+            task(client, i)
 
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _fixed_rate(port: int, key: str, bodies: list[bytes], rate: float, seconds: float, pid: int,
+                threads: int = 16) -> dict:
+    n = int(rate * seconds)
+    latency = np.full(n, np.nan)
+    service = np.full(n, np.nan)
+    status = np.zeros(n, dtype=int)
+    cpu_before = _cpu_seconds(pid)
+    start = time.perf_counter() + 0.5
+
+    def task(client: _Client, i: int) -> None:
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        sent = time.perf_counter()
+        status[i] = client.post("/v1/satisfaction/predict", bodies[i % len(bodies)])
+        done = time.perf_counter()
+        latency[i], service[i] = done - scheduled, done - sent
+
+    _run_pool(port, key, n, threads, task)
     elapsed = time.perf_counter() - start
+    cpu_after = _cpu_seconds(pid)
+    cpu_ms = None if cpu_before is None or cpu_after is None else round((cpu_after - cpu_before) / n * 1000, 3)
     ms = latency * 1000
     return {
         "test": f"single-row satisfaction predictions at {rate:.0f} requests/s for {seconds:.0f} s",
@@ -145,35 +167,24 @@ def _fixed_rate(port: int, key: str, bodies: list[bytes], rate: float, seconds: 
         "p99_ms": round(float(np.percentile(ms, 99)), 2),
         "max_ms": round(float(np.max(ms)), 2),
         "p99_service_ms": round(float(np.percentile(service * 1000, 99)), 2),
+        # CPU the server spent per request: what the machine's load cannot inflate much, so it
+        # says how many requests/s one free core sustains (1000 / cpu_ms_per_request).
+        "server_cpu_ms_per_request": cpu_ms,
     }
 
 
 def _batches(port: int, key: str, rows: list[dict], batches: int, size: int = 1_000, threads: int = 2) -> dict:
     body = json.dumps({"rows": [rows[i % len(rows)] for i in range(size)]}).encode()
-    statuses: list[int] = []
-    lock = threading.Lock()
-    remaining = iter(range(batches))
+    statuses = np.zeros(batches, dtype=int)
 
-    def worker() -> None:
-        client = _Client(port, key)
-        while True:
-            with lock:
-                i = next(remaining, None)
-            if i is None:
-                return
-            code = client.post("/v1/satisfaction/predict", body)
-            with lock:
-                statuses.append(code)
+    def task(client: _Client, i: int) -> None:
+        statuses[i] = client.post("/v1/satisfaction/predict", body)
 
     _Client(port, key).post("/v1/satisfaction/predict", body)  # warm-up
     start = time.perf_counter()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    _run_pool(port, key, batches, threads, task)
     elapsed = time.perf_counter() - start
-    ok = sum(1 for s in statuses if s == 200)
+    ok = int((statuses == 200).sum())
     return {
         "test": f"{size:,}-row satisfaction requests, {threads} at a time",
         "requests": batches,
@@ -210,7 +221,7 @@ def main() -> int:
             bodies = [json.dumps({"rows": [row]}).encode() for row in rows[:1_000]]
             for body in bodies[:50]:  # warm-up
                 _Client(port, key).post("/v1/satisfaction/predict", body)
-            results = [_fixed_rate(port, key, bodies, args.rate, args.seconds),
+            results = [_fixed_rate(port, key, bodies, args.rate, args.seconds, server.pid),
                        _batches(port, key, rows, args.batches)]
         finally:
             server.terminate()

@@ -213,3 +213,23 @@ def test_settings_refuse_no_keys_short_keys_and_bad_bundles(models: Path, tmp_pa
     (tmp_path / "m" / "sat" / "evaluation.json").write_text("{}")
     with pytest.raises(InputDataError, match="evaluation.json: checksum"):
         create_app(Settings(models_dir=tmp_path / "m", api_keys=(KEY,)))
+
+
+def test_serve_without_fastapi_says_what_to_install(monkeypatch: pytest.MonkeyPatch, models: Path) -> None:
+    import builtins
+
+    from typer.testing import CliRunner
+
+    from cxlab.cli import app
+
+    real = builtins.__import__
+
+    def no_fastapi(name: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if name in ("fastapi", "uvicorn"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_fastapi)
+    result = CliRunner().invoke(app, ["serve", "--models", str(models)])
+    assert result.exit_code == 1
+    assert "pip install 'cxlab[serve]'" in result.stderr and "Traceback" not in result.output
