@@ -233,3 +233,16 @@ def test_serve_without_fastapi_says_what_to_install(monkeypatch: pytest.MonkeyPa
     result = CliRunner().invoke(app, ["serve", "--models", str(models)])
     assert result.exit_code == 1
     assert "pip install 'cxlab[serve]'" in result.stderr and "Traceback" not in result.output
+
+
+def test_other_kinds_are_listed_not_served(models: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from cxlab.bundle import write_bundle
+
+    shutil.copytree(models / "sat", tmp_path / "m" / "sat")
+    write_bundle(tmp_path / "m" / "uplift", kind="uplift", files={"params.json": "{}"}, metadata={"features": ["tenure_days"]})
+    with TestClient(create_app(Settings(models_dir=tmp_path / "m", api_keys=(KEY,)))) as c:
+        assert c.get("/healthz").json() == {"status": "ok", "models": 1}
+        listed = {m["name"]: m["kind"] for m in c.get("/v1/models", headers=AUTH).json()["models"]}
+        assert listed == {"sat": "satisfaction", "uplift": "uplift"}
