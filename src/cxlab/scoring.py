@@ -113,6 +113,8 @@ class ClvScorer:
         if end is None:
             raise InputDataError("score: the model bundle records no observation end; give --observation-end DATE.")
         orders = orders_in_context(ds)
+        if self.by is not None:  # one pass over orders, then one summary per group
+            orders = ds.engine.materialize(orders)
         parts = []
         for group in self.model.parts:
             subset = orders if group is None else orders.filter(nw.col(self.by) == group)
@@ -164,11 +166,8 @@ class SatisfactionScorer:
 
     def predict(self, rows: pd.DataFrame, *, scale: str | None = None) -> pd.DataFrame:
         """``p_satisfied, expected_score`` of feature rows on one scale."""
-        model = self.model(scale)
-        return pd.DataFrame({
-            "p_satisfied": model.predict_satisfied(rows),
-            "expected_score": model.expected_score(rows),
-        })
+        p_satisfied, expected_score = self.model(scale).predict_satisfied_and_score(rows)
+        return pd.DataFrame({"p_satisfied": p_satisfied, "expected_score": expected_score})
 
     def score_batch(self, batch: pd.DataFrame, *, keys: list[str]) -> pd.DataFrame:
         """One row per input row and scale: ``keys, scale, p_satisfied, expected_score``."""
