@@ -48,12 +48,39 @@ def fit(
     model: Annotated[FitModel, typer.Option(help="bgnbd, pareto, or ggamma (--summary only).")] = FitModel.bgnbd,
     observation_end: Annotated[dt.datetime | None, typer.Option("--observation-end", formats=["%Y-%m-%d"], help="Last day of data used (inclusive).")] = None,
     calibration_end: Annotated[dt.datetime | None, typer.Option("--calibration-end", formats=["%Y-%m-%d"], help="Fit up to this day; check the forecast on the days after it.")] = None,
-    time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help="W (weeks) or D (days).")] = TimeUnit.W,
+    time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help="Unit of recency and T: W (weeks, the default) or D (days); recorded in params.json.")] = TimeUnit.W,
     by: Annotated[str | None, typer.Option(help="Fit one model per value of this column, e.g. marketplace.")] = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
 ) -> None:
-    """Fit a purchase model (and the Gamma-Gamma spend model) on raw orders or on a summary."""
+    """Fit a purchase model (and the Gamma-Gamma spend model) on raw orders or on a summary.
+
+    A doubtful fit (a parameter at the edge of its range, a singular Hessian) is
+    written all the same, with the reasons and what to try under ``diagnostics``
+    in params.json and one ``warning:`` line each on stderr.
+    """
+    import warnings
+
+    from cxlab.exceptions import FitWarning
+
+    with warnings.catch_warnings():
+        # the same text is printed once, plainly, from params.json's diagnostics
+        warnings.simplefilter("ignore", FitWarning)
+        _fit(data, out, summary, model, observation_end, calibration_end, time_unit, by, engine, config)
+
+
+def _fit(
+    data: Path | None,
+    out: Path,
+    summary: Path | None,
+    model: FitModel,
+    observation_end: dt.datetime | None,
+    calibration_end: dt.datetime | None,
+    time_unit: TimeUnit,
+    by: str | None,
+    engine: EngineChoice,
+    config: Path | None,
+) -> None:
     from cxlab import clv
 
     if summary is not None:
@@ -113,10 +140,18 @@ def _print_params(result: dict[str, Any], title: str | None = None) -> None:
     )
     head = f"{title}: " if title else ""
     err_console.print(
-        f"{head}{result['model']} on {result['n_customers']:,} customers: {text}; "
-        f"log-likelihood {result['log_likelihood']:.2f}",
+        f"{head}{result['model']} on {result['n_customers']:,} customers ({result.get('time_unit', 'W')}): "
+        f"{text}; log-likelihood {result['log_likelihood']:.2f}",
         highlight=False,
+        markup=False,
     )
+    problems = result.get("diagnostics") or []
+    if problems:
+        *why, advice = problems
+        err_console.print(
+            f"warning: {head}the fit is doubtful: {'; '.join(why)}. {advice}",
+            highlight=False, markup=False, soft_wrap=True,
+        )
 
 
 @clv_app.command("score")

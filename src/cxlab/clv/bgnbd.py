@@ -19,8 +19,8 @@ from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from numpy.typing import NDArray
 
-from cxlab.clv._base import FloatArray, unique_inverse
-from cxlab.clv._btyd import PurchaseModel
+from cxlab.clv._base import FloatArray, Tuples, unique_inverse
+from cxlab.clv._btyd import PurchaseModel, gamma_rate_moments
 
 
 def _bgnbd_rows(
@@ -153,10 +153,11 @@ class BetaGeo(PurchaseModel):
     Parameters
     ----------
     n_starts : int, default 3
-        Optimizer starts: the first at ``r = alpha = a = b = 1``, the others
-        random log-normal jitters of it drawn with ``random_state``. Each start
-        gets a few L-BFGS-B iterations; the best is then run to convergence
-        (the next best if it fails).
+        Optimizer starts. The first, moment estimates of ``r, alpha`` (mean and
+        variance of ``frequency / T``) with ``a = 1, b = 3``, is run to
+        convergence; only if that fails or ends at the edge of the range are the
+        others (random log-normal jitters of it drawn with ``random_state``)
+        screened with a few L-BFGS-B iterations each and the best polished.
     max_iter : int, default 2000
         L-BFGS-B iteration limit per start.
     tol : float, default 1e-13
@@ -176,6 +177,9 @@ class BetaGeo(PurchaseModel):
         method from the log-parameters).
     n_customers_ : float
         Sum of the weights (number of customers).
+    diagnostics_ : list of str
+        Why the fit is doubtful and what to try (empty for a sound fit); each
+        non-empty list was also raised as a :class:`~cxlab.exceptions.FitWarning`.
 
     Examples
     --------
@@ -188,7 +192,15 @@ class BetaGeo(PurchaseModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
-    _base_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
+    _advice: ClassVar[str] = (
+        "Try a coarser time unit (weeks rather than days), a longer calibration window, "
+        "or the Pareto/NBD model (ParetoNBD, --model pareto)."
+    )
+
+    @staticmethod
+    def _start(tuples: Tuples) -> tuple[float, ...]:
+        r, alpha = gamma_rate_moments(tuples)
+        return r, alpha, 1.0, 3.0
 
     @staticmethod
     def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:
