@@ -153,13 +153,37 @@ def unique_rows_inverse(*columns: FloatArray) -> tuple[NDArray[np.intp], NDArray
     return first, key.astype(np.intp, copy=False)
 
 
+#: Largest product of the columns' numbers of distinct values for which
+#: :func:`distinct_rfm` counts in a dense array (8 bytes each) instead of hashing.
+_DENSE_KEYS = 1 << 24
+
+
 def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: FloatArray) -> Tuples:
-    """Collapse rows to distinct ``(x, t_x, T)`` tuples, summing their weights."""
+    """Collapse rows to distinct ``(x, t_x, T)`` tuples, summing their weights.
+
+    The tuples come out sorted by ``(x, t_x, T)``, so that a fit does not depend
+    on the order of the input rows. One hash pass per column (sorted codes);
+    when the three codes fit in a dense key space (the usual case: a few hundred
+    distinct values each), the weights are summed with one ``bincount`` over
+    the combined code, which is already in sorted order.
+    """
+    codes, uniques = [], []
+    for col in (x, t_x, big_t):
+        code, uniq = pd.factorize(col, sort=True)
+        codes.append(code.astype(np.int64, copy=False))
+        uniques.append(np.asarray(uniq, dtype=np.float64))
+    n1, n2, n3 = (u.size for u in uniques)
+    if n1 * n2 * n3 <= _DENSE_KEYS:
+        key = (codes[0] * n2 + codes[1]) * n3 + codes[2]
+        w = np.bincount(key, weights=weight, minlength=n1 * n2 * n3)
+        nz = np.flatnonzero(w > 0)
+        i1, rest = np.divmod(nz, n2 * n3)
+        i2, i3 = np.divmod(rest, n3)
+        return Tuples(uniques[0][i1], uniques[1][i2], uniques[2][i3], w[nz])
     first, inverse = unique_rows_inverse(x, t_x, big_t)
     w = np.bincount(inverse, weights=weight, minlength=first.size)
     keep = w > 0
     idx, w = first[keep], w[keep]
-    # sorted, so that a fit does not depend on the order of the input rows
     order = np.lexsort((big_t[idx], t_x[idx], x[idx]))
     idx, w = idx[order], w[order]
     return Tuples(x[idx], t_x[idx], big_t[idx], w)
