@@ -169,6 +169,12 @@ def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: Floa
     """
     codes, uniques = [], []
     for col in (x, t_x, big_t):
+        top = float(col.max()) if col.size else -1.0
+        if col is x and 0 <= col.min() and top < _DENSE_KEYS and np.array_equal(col, np.round(col)):
+            # repeat purchase counts (checked whole and >= 0): their own codes, no hashing
+            codes.append(col.astype(np.int64))
+            uniques.append(np.arange(int(top) + 1, dtype=np.float64))
+            continue
         code, uniq = pd.factorize(col, sort=True)
         codes.append(code.astype(np.int64, copy=False))
         uniques.append(np.asarray(uniq, dtype=np.float64))
@@ -275,8 +281,8 @@ def fit_log_params(
                 "or check that the data has repeat buyers."
             )
         theta = best.x
-        ll, _ = loglik_and_grad(theta)
-        se, hessian_problem = _delta_method_se(loglik_and_grad, theta)
+        ll, g0 = loglik_and_grad(theta)
+        se, hessian_problem = _delta_method_se(loglik_and_grad, theta, g0)
     params = np.exp(theta)
     diagnostics = _diagnose(theta, params, se, hessian_problem, names)
     if flat:
@@ -357,9 +363,12 @@ def _minimize(neg: Objective, start: FloatArray, *, max_iter: int, tol: float) -
     )
 
 
-def _delta_method_se(loglik_and_grad: Objective, theta: FloatArray) -> tuple[FloatArray, str | None]:
+def _delta_method_se(
+    loglik_and_grad: Objective, theta: FloatArray, g0: FloatArray
+) -> tuple[FloatArray, str | None]:
     """Standard errors of ``exp(theta)`` from the observed information, and what is
-    wrong with the Hessian (``None`` when nothing is).
+    wrong with the Hessian (``None`` when nothing is). ``g0`` is the gradient at
+    ``theta``.
 
     The Hessian of the total log-likelihood in log space is taken by forward
     differences of the exact gradient (symmetrized); at the optimum the gradient is zero, so
@@ -367,7 +376,6 @@ def _delta_method_se(loglik_and_grad: Objective, theta: FloatArray) -> tuple[Flo
     """
     k = theta.size
     h = 1e-6
-    g0 = loglik_and_grad(theta)[1]
     hess = np.empty((k, k))
     for j in range(k):
         step = np.zeros(k)

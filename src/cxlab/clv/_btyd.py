@@ -40,8 +40,9 @@ def gamma_rate_moments(tuples: Tuples) -> tuple[float, float]:
     big_t, w = tuples.T[seen], tuples.weight[seen]
     w = w / w.sum()
     rate = tuples.x[seen] / big_t
-    mean = max(float(w @ rate), 1e-6)
-    var = float(w @ (rate - mean) ** 2) - float(w @ (rate / big_t))
+    # elementwise sums, not ``@``: BLAS threads on a busy machine cost more than the work
+    mean = max(float(np.sum(w * rate)), 1e-6)
+    var = float(np.sum(w * (rate - mean) ** 2)) - float(np.sum(w * rate / big_t))
     var = max(var, 0.1 * mean * mean)
     return mean * mean / var, mean / var
 

@@ -68,48 +68,70 @@ def _bgnbd_rows(
     return ll, np.stack([d_r, d_alpha, d_a, d_b], axis=1)
 
 
+def _bgnbd_prepare(x: FloatArray, big_t: FloatArray, w: FloatArray) -> tuple[Any, ...]:
+    """What every likelihood evaluation of one fit reuses: distinct ``x`` (with
+    inverse and weight per ``x``) and distinct ``T`` with the weights and
+    weighted ``x`` summed per ``T``."""
+    ux, inv = unique_inverse(x)
+    ut, t_inv = unique_inverse(big_t)
+    return (
+        ux,
+        inv,
+        np.bincount(inv, weights=w, minlength=ux.size),
+        ut,
+        np.bincount(t_inv, weights=w, minlength=ut.size),
+        np.bincount(t_inv, weights=w * x, minlength=ut.size),
+    )
+
+
 def _bgnbd_total(
     p: FloatArray,
     x: FloatArray,
     t_x: FloatArray,
     big_t: FloatArray,
     w: FloatArray,
-    prep: tuple[FloatArray, NDArray[np.intp], FloatArray],
+    prep: tuple[Any, ...],
 ) -> tuple[float, FloatArray]:
     """Weighted total of eq. (6) and its gradient in (r, alpha, a, b), for fitting.
 
-    Same algebra as :func:`_bgnbd_rows`, but the parts that depend on ``x``
-    only are summed once per distinct ``x`` (with the weights summed per ``x``),
-    and the per-row work is a handful of vector operations.
+    Same algebra as :func:`_bgnbd_rows`, arranged so that little is done per row.
+    Eq. (6) is ``c1 + A2 + log(1 + exp(d))`` with
+    ``A2 = log B(a, b+x) - log B(a, b) - (r+x) log(alpha+T)`` and
+    ``d = A3 - A2 = log B(a+1, b+x-1) - log B(a, b+x) - (r+x) log((alpha+t_x)/(alpha+T))``
+    (``d = -inf`` for ``x = 0``). The parts that depend on ``x`` only are
+    summed once per distinct ``x``, those on ``T`` only once per distinct ``T``
+    (with the weights and weighted ``x`` summed per ``T``); per row remain one
+    logarithm, one exponential and one ``log1p``.
     """
     r, alpha, a, b = p
-    ux, inv, w_x = prep
+    ux, inv, w_x, ut, w_t, wx_t = prep
     pos = ux > 0
     lb_ab = betaln(a, b)
     c2u = betaln(a, b + ux) - lb_ab
     c3u = np.full(ux.shape, -np.inf)
     c3u[pos] = betaln(a + 1.0, b + ux[pos] - 1.0) - lb_ab
     rx = r + x
-    log_at = np.log(alpha + big_t)
-    log_atx = np.log(alpha + t_x)
-    a2 = c2u[inv] - rx * log_at
-    d = c3u[inv] - rx * log_atx - a2  # a3 - a2, -inf for x = 0
+    at = alpha + big_t
+    atx = alpha + t_x
+    log_ratio = np.log(atx / at)
+    d = (c3u - c2u)[inv] - rx * log_ratio
     e = np.exp(-np.abs(d))
-    lse = a2 + np.maximum(d, 0.0) + np.log1p(e)
     w3 = np.where(d > 0, 1.0, e) / (1.0 + e)
-    sw = float(w.sum())
-    c1u = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
-    total = float(w_x @ c1u + w @ lse)
     ww3 = w * w3
+    sw = float(w_x.sum())
+    log_aut = np.log(alpha + ut)
+    rw_t = r * w_t + wx_t  # sum of w (r + x) per distinct T
+    c1u = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+    total = float(w_x @ (c1u + c2u) - rw_t @ log_aut + w @ (np.maximum(d, 0.0) + np.log1p(e)))
     psi_abx = digamma(a + b + ux)
     common = digamma(a + b) - psi_abx
     inv_bx1 = np.zeros(ux.shape)
     inv_bx1[pos] = 1.0 / (b + ux[pos] - 1.0)
-    g_r = w_x @ (digamma(r + ux) - digamma(r)) + sw * np.log(alpha) - w @ log_at - ww3 @ (log_atx - log_at)
-    inv_at = 1.0 / (alpha + big_t)
-    g_alpha = sw * r / alpha - (w * rx) @ inv_at - (ww3 * rx) @ (1.0 / (alpha + t_x) - inv_at)
+    g_r = w_x @ (digamma(r + ux) - digamma(r)) + sw * np.log(alpha) - w_t @ log_aut - ww3 @ log_ratio
+    # 1/(alpha+t_x) - 1/(alpha+T) = (T - t_x) / ((alpha+t_x)(alpha+T))
+    g_alpha = sw * r / alpha - rw_t @ (1.0 / (alpha + ut)) - ww3 @ (rx * (big_t - t_x) / (atx * at))
     g_a = w_x @ common + ww3.sum() / a
-    g_b = w_x @ (common - digamma(b) + digamma(b + ux)) - ww3 @ inv_bx1[inv]
+    g_b = w_x @ (common - digamma(b) + digamma(b + ux)) - np.bincount(inv, weights=ww3, minlength=ux.size) @ inv_bx1
     return total, np.array([g_r, g_alpha, g_a, g_b])
 
 
@@ -204,8 +226,7 @@ class BetaGeo(PurchaseModel):
 
     @staticmethod
     def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:
-        ux, inv = unique_inverse(x)
-        return ux, inv, np.bincount(inv, weights=w, minlength=ux.size)
+        return _bgnbd_prepare(x, big_t, w)
 
     @staticmethod
     def _total(
