@@ -147,6 +147,7 @@ def run_contender(name: str, cmd: Sequence[str], *, runs: int = 3, timeout: floa
         "compute_median_s": statistics.median(comp) if comp else None,
         "compute_spread_s": (max(comp) - min(comp)) if comp else None,
         "peak_mb": max(r["peak_mb"] for r in results),
+        "peak_mb_median": statistics.median(r["peak_mb"] for r in results),
         "last": {k: v for k, v in results[-1].items() if k not in ("end_to_end_s", "peak_mb")},
     }
 

@@ -372,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             _score(case, rows, paths[case], {r["contender"]: Path(tmp) / f"{case}-{i}.json" for i, r in enumerate(rows)})
             _harness.add_ratios(rows, "cxlab")
             results[case] = {"case": label, "customers": size, "rows": rows}
+            _harness.write_results("clv", {"results": results, "partial": True})  # kept if a later case fails
         if "raw" in cases and args.orders > 0:
             import pyarrow.parquet as pq  # noqa: PLC0415
 
