@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 import sys
 import tempfile
 import time
@@ -150,7 +151,9 @@ PEER_COVARIATES = ["marketplace", "delay_days", "days_late", "late", "returned",
                    "amount_reporting", "segment", "prime", "device", "age_band"]
 
 
-def part_peers(frame: pd.DataFrame, n: int, draws: int, default_ipw_draws: int) -> dict:
+def part_peers(
+    frame: pd.DataFrame, n: int, draws: int, default_ipw_draws: int, on_draw: Callable[[dict], None] | None = None
+) -> dict:
     """cxlab IPW and AIPW against balance on the same ``n`` invitations.
 
     The invitations (features and would-be scores) are fixed; who responds is
@@ -191,6 +194,12 @@ def part_peers(frame: pd.DataFrame, n: int, draws: int, default_ipw_draws: int) 
             value = out if isinstance(out, float) else float(out.estimate[0])
             records[name].append((abs(value - truth), secs))
         print(f"draw {draw + 1}/{draws} done", file=sys.stderr, flush=True)
+        if on_draw is not None:  # keep what is done if the run is cut short
+            on_draw(_peer_summary(records, n, draw + 1, truth))
+    return _peer_summary(records, n, draws, truth)
+
+
+def _peer_summary(records: dict[str, list[tuple[float, float]]], n: int, draws: int, truth: float) -> dict:
     rows = []
     for name, rec in records.items():
         err = np.array([e for e, _ in rec])
@@ -282,8 +291,12 @@ def main() -> int:
             results["model"] = part_model(frame, summary)
             print("model", json.dumps(results["model"], indent=1), flush=True)
         if "peers" in parts:
+            def partial(peers: dict) -> None:
+                RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                RESULTS.write_text(json.dumps({**results, "peers": peers}, indent=2, default=float))
+
             results["peers"] = part_peers(frame, 20_000 if args.quick else 100_000,
-                                          3 if args.quick else args.draws, args.balance_default_draws)
+                                          3 if args.quick else args.draws, args.balance_default_draws, partial)
             print("peers", json.dumps(results["peers"], indent=1), flush=True)
         if "speed" in parts:
             n = 100_000 if args.quick else 1_000_000
