@@ -336,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spark", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--pymc", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--cases", default="bg,pnbd,raw")
+    ap.add_argument("--results-name", default="clv", help="writes bench/results/NAME.json")
+    ap.add_argument("--slow-runs", type=int, default=1,
+                    help="runs of the slow rows (as commonly called, pymc-marketing, Spark, lifetimes pipeline)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per contender run")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--contender", help=argparse.SUPPRESS)
@@ -356,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     # The slow rows get one run each (the machine is shared and the whole bench must
     # fit in its slot): "as commonly called" is context, not the comparison;
     # pymc-marketing's MAP takes minutes at these sizes; Spark is the slow engine.
-    one = ("lifetimes (as commonly called)", "pymc-marketing", "cxlab on Spark local[2]")
-    runs = {"default": args.runs, **{name: 1 for name in one}}
+    one = ("lifetimes (as commonly called)", "pymc-marketing", "cxlab on Spark local[2]", "lifetimes pipeline")
+    runs = {"default": args.runs, **{name: args.slow_runs for name in one}}
     cases = args.cases.split(",")
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -372,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             _score(case, rows, paths[case], {r["contender"]: Path(tmp) / f"{case}-{i}.json" for i, r in enumerate(rows)})
             _harness.add_ratios(rows, "cxlab")
             results[case] = {"case": label, "customers": size, "rows": rows}
-            _harness.write_results("clv", {"results": results, "partial": True})  # kept if a later case fails
+            _harness.write_results(args.results_name, {"results": results, "partial": True})  # kept if a later case fails
         if "raw" in cases and args.orders > 0:
             import pyarrow.parquet as pq  # noqa: PLC0415
 
@@ -385,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                     r["params"] = json.loads((Path(tmp) / f"raw-{i}.json").read_text())
             _harness.add_ratios(rows, "cxlab on DuckDB")
             results["raw"] = {"case": "raw orders -> summary -> fitted BG/NBD", "orders": n_orders, "rows": rows}
-    out = _harness.write_results("clv", {"results": results})
+    out = _harness.write_results(args.results_name, {"results": results})
     for res in results.values():
         size = f"{res['customers']:,} customers" if "customers" in res else f"{res['orders']:,} orders"
         print(f"\n{res['case']}, {size}")

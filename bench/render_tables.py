@@ -42,8 +42,7 @@ def harness_table(rows: list[dict[str, Any]], ours: str, quality: str, quality_k
 
 
 def main() -> None:
-    clv = RESULTS / "clv.json"
-    if clv.exists():
+    for clv in sorted(RESULTS.glob("clv*.json")):
         payload = json.loads(clv.read_text())
         print(f"machine: {payload['machine']}\n")
         for res in payload["results"].values():

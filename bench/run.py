@@ -46,7 +46,7 @@ def _harness_row(bench: str, case: str, r: dict[str, Any], quality: str) -> dict
 def rows_of(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of one results file in the common table's columns."""
     out: list[dict[str, Any]] = []
-    if name == "clv":
+    if name.startswith("clv"):
         for res in payload.get("results", {}).values():
             size = f"{res['customers']:,} customers" if "customers" in res else f"{res['orders']:,} orders"
             for r in res["rows"]:
