@@ -35,10 +35,6 @@ class TimeUnit(str, Enum):
 DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
 
 
-#: Longest forecast horizon, per time unit: 100 years.
-MAX_HORIZON = {"W": 5_200, "D": 36_525}
-
-
 def _read_summary(path: Path) -> Any:
     import pandas as pd
 
@@ -199,7 +195,9 @@ def score(
 
     fitted = load_clv(model)
     unit = str(fitted.time_unit or "W")
-    check_range("--horizon", horizon, 1, MAX_HORIZON.get(unit, MAX_HORIZON["W"]), f"periods of {unit} (100 years)")
+    from cxlab.clv.value import max_horizon
+
+    check_range("--horizon", horizon, 1, max_horizon(unit), f"periods of {unit} (100 years)")
     end = observation_end.date() if observation_end else fitted.observation_end
     if end is None:
         fail("--observation-end DATE is required: the model bundle does not record one.", 2)

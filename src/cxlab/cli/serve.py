@@ -33,9 +33,7 @@ def serve(
         import fastapi  # noqa: F401
         import uvicorn
     except ImportError:
-        from rich.markup import escape
-
-        fail(escape(f"'cxlab serve' needs FastAPI and uvicorn, which are not installed. Install them with: {INSTALL}"), 1)
+        fail(f"'cxlab serve' needs FastAPI and uvicorn, which are not installed. Install them with: {INSTALL}", 1)
     from cxlab.service import Settings, create_app
 
     settings = Settings.from_env(models, api_key_file=api_key_file)
