@@ -46,6 +46,10 @@ _HOME = {
 def __getattr__(name: str) -> Any:
     home = _HOME.get(name)
     if home is None:
+        from importlib.util import find_spec
+
+        if not name.startswith("__") and find_spec(f"cxlab.clv.{name}") is not None:  # a submodule
+            return import_module(f"cxlab.clv.{name}")
         raise AttributeError(f"module 'cxlab.clv' has no attribute {name!r}")
     value = getattr(import_module(f"cxlab.clv.{home}"), name)
     globals()[name] = value
