@@ -416,3 +416,12 @@ class LogParamFitter(BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+
+    def _store_fit(self, result: FitResult, n_customers: float) -> None:
+        """Set the fitted attributes (``params_``, ``log_likelihood_``, ...) from ``result``."""
+        self.params_ = dict(zip(self._param_names, map(float, result.params), strict=True))
+        self.log_likelihood_ = result.log_likelihood
+        self.standard_errors_ = dict(zip(self._param_names, map(float, result.standard_errors), strict=True))
+        self.n_customers_ = float(n_customers)
+        self.n_iter_ = result.n_iter
+        self.diagnostics_ = list(result.diagnostics)

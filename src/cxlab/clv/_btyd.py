@@ -126,12 +126,7 @@ class PurchaseModel(LogParamFitter):
         tuples = distinct_rfm(x, t_x, big_t, w)
         logger.info("%s: fitting on %d distinct tuples from %d rows", who, tuples.x.size, x.size)
         result = self._fit_tuples(tuples)
-        self.params_ = dict(zip(self._param_names, map(float, result.params), strict=True))
-        self.log_likelihood_ = result.log_likelihood
-        self.standard_errors_ = dict(zip(self._param_names, map(float, result.standard_errors), strict=True))
-        self.n_customers_ = float(w.sum())
-        self.n_iter_ = result.n_iter
-        self.diagnostics_ = list(result.diagnostics)
+        self._store_fit(result, w.sum())
         return self
 
     def _fit_tuples(self, tuples: Tuples) -> FitResult:

@@ -157,12 +157,7 @@ class GammaGamma(LogParamFitter):
             names=self._param_names,
             advice=self._advice,
         )
-        self.params_ = dict(zip(self._param_names, map(float, result.params), strict=True))
-        self.log_likelihood_ = result.log_likelihood
-        self.standard_errors_ = dict(zip(self._param_names, map(float, result.standard_errors), strict=True))
-        self.n_customers_ = float(w.sum())
-        self.n_iter_ = result.n_iter
-        self.diagnostics_ = list(result.diagnostics)
+        self._store_fit(result, w.sum())
         return self
 
     def _p(self) -> FloatArray:
