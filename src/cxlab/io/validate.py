@@ -295,7 +295,8 @@ def validate_table(
     lf = _recode(_rename(lf, path, table, config), config)
     lf, present = _type(lf, path, table, config)
     if name == "surveys" and "scale" not in present:
-        lf = lf.with_columns(nw.lit(ctx.default_scale).alias("scale"))
+        # the raw copy too: every present column has one (the unparseable check reads it)
+        lf = lf.with_columns(nw.lit(ctx.default_scale).alias("scale"), nw.lit(ctx.default_scale).alias(RAW + "scale"))
         present.append("scale")
     checks = _null_key_checks(table, present)
     lines = name == "orders" and config.combine_lines

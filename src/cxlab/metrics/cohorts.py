@@ -86,11 +86,10 @@ def compute_cohorts(
     )
     orders = source_rows(ctx, ORDERS, [])
     first = orders.group_by(CUSTOMER, *by).agg(nw.col(PERIOD).min().alias(_COHORT))
-    sources = {"orders": [orders], "events": [source_rows(ctx, _EVENTS, [])]}
-    sources["any"] = sources["orders"] + sources["events"]
-    active = nw.concat(
-        [lf.select(CUSTOMER, PERIOD) for lf in sources[activity]], how="vertical"
-    ).unique()
+    # events are read only when the activity asks for them (a dataset may have none)
+    chosen = ([orders] if activity != "events" else []) + (
+        [source_rows(ctx, _EVENTS, [])] if activity != "orders" else [])
+    active = nw.concat([lf.select(CUSTOMER, PERIOD) for lf in chosen], how="vertical").unique()
     retained = (
         active.join(first, on=CUSTOMER)
         .filter(nw.col(PERIOD) >= nw.col(_COHORT))
