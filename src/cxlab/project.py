@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cxlab.exceptions import InputDataError
 from cxlab.io.config import DataConfig
@@ -133,6 +133,15 @@ class ProjectConfig(_Section):
     plan: PlanConfig = Field(default_factory=PlanConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, raw: Any) -> Any:
+        """A section written with only comments under it (``plan:``) means its defaults."""
+        if isinstance(raw, dict):
+            return {k: ({} if v is None and k in cls.model_fields and k not in ("name", "engine", "seed") else v)
+                    for k, v in raw.items()}
+        return raw
+
     def resolved(self) -> dict[str, Any]:
         """The configuration with every default filled in, as JSON-able data."""
         return self.model_dump(mode="json")
@@ -141,18 +150,23 @@ class ProjectConfig(_Section):
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that holds the key at ``loc`` (for listing its keys)."""
     current: Any = model
+    skip = False
     for part in loc:
+        if skip:  # the key of a dict[str, Model]
+            skip = False
+            continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
         field = current.model_fields.get(str(part))
         if field is None:
             return None
         annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
+        args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             current = annotation
-        elif args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
-            current = args[-1]  # dict[str, Model]: skip the key
+        elif getattr(annotation, "__origin__", None) is dict and isinstance(args[-1], type) \
+                and issubclass(args[-1], BaseModel):
+            current, skip = args[-1], True
         else:
             current = annotation
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
@@ -165,8 +179,6 @@ def _describe(error: dict[str, Any]) -> str:
     given = error.get("input")
     if kind == "extra_forbidden":
         owner = _model_at(ProjectConfig, loc[:-1])
-        if owner is None and loc and loc[0] == "data":
-            owner = _model_at(DataConfig, loc[1:-1])
         allowed = ", ".join(owner.model_fields) if owner else "see docs/project.md"
         return f"{key}: unknown key; allowed keys here: {allowed}"
     msg = error["msg"]

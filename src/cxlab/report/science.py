@@ -212,7 +212,8 @@ def run_block(run: RunData) -> Block:
         if s["status"] == "done":
             rows.append([s["name"], "done", fmt.seconds(s["seconds"]), fmt.number(s["peak_memory_mb"]), ""])
         else:
-            rows.append([s["name"], s["status"], "–", "–", s.get("reason") or s.get("error", "")])
+            why = f"{s['reason']}; to enable: {s['enable']}" if s["status"] == "skipped" else s.get("error", "")
+            rows.append([s["name"], s["status"], "–", "–", why])
     return Block("Stages of this run", anchor="stages", tables=[Table(
         ["Stage", "Status", "Time", "Peak memory (MB)", "Why not run / how to enable"], rows)],
         note="Peak memory is the process's resident peak during the stage (Linux); a Spark driver JVM is not "
@@ -238,8 +239,8 @@ def science_blocks(run: RunData) -> list[Block]:
     if metrics is not None:
         blocks.append(metrics)
     blocks.append(methods_block(run))
-    blocks += satisfaction_blocks(run)
-    blocks += engagement_blocks(run)
+    for name, build in (("satisfaction", satisfaction_blocks), ("engagement", engagement_blocks)):
+        blocks += build(run) or [sections.missing(run, name)]
     blocks += sections.science_extra(run)
     blocks += [run_block(run), reproduce_block(run)]
     return blocks

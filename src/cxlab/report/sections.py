@@ -22,8 +22,16 @@ OPTIONAL = {
 }
 
 
-def _missing(run: RunData, name: str) -> Block:
-    title, anchor, needs = OPTIONAL[name]
+#: Core stages whose science sections say why they are absent.
+CORE = {
+    "satisfaction": ("Satisfaction", "satisfaction", "a surveys table (invitations, with a score when answered)"),
+    "engagement": ("Engagement models", "engagement", "an orders table"),
+}
+
+
+def missing(run: RunData, name: str) -> Block:
+    """A section saying why stage ``name`` has no results and what would enable it."""
+    title, anchor, needs = {**OPTIONAL, **CORE}[name]
     record = run.stage(name)
     if record is None:
         text = f"Not part of this run. It needs {needs}."
@@ -36,7 +44,7 @@ def _missing(run: RunData, name: str) -> Block:
 
 def science_extra(run: RunData) -> list[Block]:
     """Science sections of the optional stages, in run order."""
-    return [_missing(run, name) for name in OPTIONAL]
+    return [missing(run, name) for name in OPTIONAL]
 
 
 def science_references(run: RunData) -> list[str]:
