@@ -93,3 +93,7 @@ def test_demo_writes_report_and_prints_its_path(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["totals"]["customers"] == 2000
     assert summary["rows_rejected"] == 0
+    from cxlab.clv.persist import load_clv
+
+    model = load_clv(out / "clv-model")  # the demo's CLV model is the same bundle 'clv fit' writes
+    assert model.by == "marketplace" and len(model.parts) > 1

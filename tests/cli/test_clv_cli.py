@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cxlab.bundle import group_dir, read_bundle
 from cxlab.cli import app
 from cxlab.synth import generate
 
@@ -24,6 +25,7 @@ def test_fit_on_cdnow_summary_reproduces_the_paper(tmp_path: Path) -> None:
     assert params["log_likelihood"] == pytest.approx(-9582.43, abs=0.01)
     assert params["params"]["r"] == pytest.approx(0.2426, rel=5e-3)
     assert params["n_customers"] == 2357
+    assert read_bundle(tmp_path, kind="clv.betageo").metadata["training_data"]["rows"] == 2357
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +43,12 @@ def test_fit_by_marketplace_with_holdout_then_score(data: Path, tmp_path: Path) 
          "--by", "marketplace", "--out", str(model)],
     )
     assert result.exit_code == 0, result.output
-    top = json.loads((model / "params.json").read_text())
+    bundle = read_bundle(model, kind="clv.grouped")
+    top = bundle.metadata
     assert top["by"] == "marketplace" and len(top["groups"]) == 7
-    holdout = json.loads((model / "DE" / "holdout.json").read_text())
+    assert {g["value"]: g["dir"] for g in top["groups"]}["DE"] == group_dir("DE")
+    assert sorted(p.name for p in (model / "groups").iterdir()) == sorted(group_dir(g["value"])[7:] for g in top["groups"])
+    holdout = bundle.json(f"{group_dir('DE')}/holdout.json")
     assert holdout["actual_total"] > 0
     assert abs(holdout["predicted_total"] / holdout["actual_total"] - 1) < 0.35
     assert [row["label"] for row in holdout["by_frequency"]][-1] == "7+"

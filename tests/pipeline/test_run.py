@@ -42,8 +42,12 @@ def test_hand_written_project_maps_other_column_names_end_to_end(shop_run: Path)
         assert len(pd.read_parquet(shop_run / f"{name}.parquet")) > 0, name
     clv = pd.read_parquet(shop_run / "clv.parquet")
     assert clv["customer_id"].str.startswith("C").all() and clv["p_alive"].between(0, 1).all()
-    assert (shop_run / "models" / "satisfaction" / "csat5" / "metadata.json").is_file()
-    assert list((shop_run / "models" / "clv").glob("*/params.json"))
+    from cxlab.bundle import read_bundle
+    from cxlab.clv.persist import load_clv
+
+    assert read_bundle(shop_run / "models" / "satisfaction").kind == "satisfaction"
+    assert read_bundle(shop_run / "models" / "clv").kind == "clv.grouped"
+    load_clv(shop_run / "models" / "clv")  # verified and loadable: 'cxlab score' can use it
     for report in ("exec.html", "science.html", "deck.pptx"):
         assert (shop_run / "report" / report).stat().st_size > 10_000
     assert not [p for p in shop_run.rglob("*") if p.name.startswith(".")]  # no staging left
@@ -158,7 +162,12 @@ def test_same_inputs_and_seed_give_the_same_outputs(shop_run: Path, shop_dir: Pa
     for rel in files:
         a, b = shop_run / rel, again / rel
         if rel.suffix == ".parquet":
-            pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b), rtol=1e-9)
+            left, right = pd.read_parquet(a), pd.read_parquet(b)
+            if rel.parts[0] == "rejects":  # set aside rows come in the engine's order; the set is the same
+                left, right = (f.sort_values(list(f.columns)).reset_index(drop=True) for f in (left, right))
+            pd.testing.assert_frame_equal(left, right, rtol=1e-9)
+        elif rel.name in ("model.json", "SHA256SUMS"):  # bundles record when they were written
+            continue
         elif rel.suffix == ".json" and rel.name != "manifest.json":
             _same(json.loads(a.read_text()), json.loads(b.read_text()), str(rel))
         elif rel.name == "exec.html":

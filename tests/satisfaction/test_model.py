@@ -91,15 +91,23 @@ def test_drivers(model: SatisfactionModel, data: pd.DataFrame) -> None:
 
 def test_save_load_no_pickle(model: SatisfactionModel, data: pd.DataFrame, tmp_path: Path) -> None:
     folder = save_model(model, tmp_path / "m")
-    assert sorted(p.name for p in folder.iterdir()) == ["metadata.json", "model.txt", "score_model.txt"]
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == [
+        "SHA256SUMS", "model.json", "scales/csat5/model.txt", "scales/csat5/score_model.txt",
+    ]
     loaded = load_model(folder)
     np.testing.assert_allclose(loaded.predict_satisfied(data), model.predict_satisfied(data))
     np.testing.assert_allclose(loaded.expected_score(data), model.expected_score(data))
-    text = (folder / "model.txt").read_text()
-    (folder / "model.txt").write_text(text.replace("tree", "tree ", 1))
-    with pytest.raises(InputDataError, match="checksum"):
+    assert loaded.get_params() == model.get_params()
+    meta = json.loads((folder / "model.json").read_text())
+    assert meta["kind"] == "satisfaction" and meta["format"] == "cxlab.bundle/1"
+    assert {f["name"]: f["type"] for f in meta["features"]} == {
+        f: ("category" if f in model.categories_ else "number") for f in model.features_
+    }
+    text = (folder / "scales/csat5/model.txt").read_text()
+    (folder / "scales/csat5/model.txt").write_text(text.replace("tree", "tree ", 1))
+    with pytest.raises(InputDataError, match="scales/csat5/model.txt: checksum"):
         load_model(folder)
-    with pytest.raises(InputDataError, match="no metadata.json"):
+    with pytest.raises(InputDataError, match="not a cxlab model bundle"):
         load_model(tmp_path)
 
 
@@ -151,7 +159,7 @@ def test_fit_estimate_drivers_api(tmp_path: Path) -> None:
     assert table.groupby("marketplace").head(1).feature.isin(["delay_days", "days_late", "late"]).all()
     with pytest.raises(InputDataError, match="--by must be one of"):
         drivers(tmp_path / "model", by="planet")
-    with pytest.raises(InputDataError, match="no saved satisfaction model"):
+    with pytest.raises(InputDataError, match="not a cxlab model bundle"):
         drivers(tmp_path)
     out = estimate(tables, "aipw", ["marketplace"], "invited", folds=2)
     naive = estimate(tables, "naive")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cxlab.cli import _common, clv, data, demo, init, metrics, report, run, satisfaction
+from cxlab.cli import _common, clv, data, demo, init, metrics, report, run, satisfaction, score, serve
 
 app = typer.Typer(
     name="cxlab",
@@ -41,7 +41,7 @@ def _root(
     _common.setup_logging(verbose or debug)
 
 
-for _group in (data, init, run, report, demo, metrics, clv, satisfaction):
+for _group in (data, init, run, report, demo, metrics, clv, satisfaction, score, serve):
     _group.register(app)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,17 +32,11 @@ class TimeUnit(str, Enum):
 DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
 
 
-def _write(path: Path, payload: Any) -> None:
-    from cxlab.io import write_json_atomic
-
-    write_json_atomic(path, payload)
-
-
 @clv_app.command("fit")
 @handle_errors
 def fit(
     data: Annotated[Path | None, typer.Argument(help="Dataset folder (raw orders); or use --summary.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Folder for params.json (and holdout.json).")] = Path("clv-model"),
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Model bundle folder (replaced whole when the fit succeeds).")] = Path("clv-model"),
     summary: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="CSV with frequency, recency, T (and monetary_value for ggamma).")] = None,
     model: Annotated[FitModel, typer.Option(help="bgnbd, pareto, or ggamma (--summary only).")] = FitModel.bgnbd,
     observation_end: Annotated[dt.datetime | None, typer.Option("--observation-end", formats=["%Y-%m-%d"], help="Last day of data used (inclusive).")] = None,
@@ -53,17 +46,23 @@ def fit(
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
 ) -> None:
-    """Fit a purchase model (and the Gamma-Gamma spend model) on raw orders or on a summary."""
+    """Fit a purchase model (and the Gamma-Gamma spend model) on raw orders or on a summary.
+
+    OUT is a model bundle (model.json, params.json, spend.json, holdout.json,
+    SHA256SUMS; with --by one folder per group under groups/), replaced whole.
+    """
     from cxlab import clv
+    from cxlab.bundle import fingerprint
+    from cxlab.clv.persist import save_clv
 
     if summary is not None:
         import pandas as pd
 
         frame = pd.read_csv(summary)
         result = clv.fit_from_summary(frame, model.value, time_unit=time_unit.value)
-        _write(out / "params.json", result)
+        save_clv(out, result, metadata={"training_data": fingerprint(frame)})
         _print_params(result)
-        out_console.print(str(out / "params.json"))
+        out_console.print(str(out))
         return
     if data is None and config is None:
         fail("give a dataset folder (or --config naming its tables), or --summary FILE.csv.", 2)
@@ -89,20 +88,12 @@ def fit(
         "observation_end": observation_end.date().isoformat(),
         "calibration_end": calibration_end.date().isoformat() if calibration_end else None,
         "currency": ds.reporting_currency,
+        "training_data": fingerprint(orders.select("customer_id", "order_ts", "amount_reporting")),
     }
-    groups = result["groups"] if by else [result]
-    for group in groups:
-        folder = out / str(group[by]) if by else out
-        params = {**group["params"], **meta}
-        _write(folder / "params.json", params)
-        if group.get("spend"):
-            _write(folder / "spend.json", {**group["spend"], **meta})
-        if group.get("holdout"):
-            _write(folder / "holdout.json", group["holdout"])
-        _print_params(params, title=f"{by}={group[by]}" if by else None)
-    if by:
-        _write(out / "params.json", {"by": by, "groups": [{by: g[by], **g["params"], **meta} for g in groups], **meta})
-    out_console.print(str(out / "params.json"))
+    save_clv(out, result, metadata=meta)
+    for group in result["groups"] if by else [result]:
+        _print_params(group["params"], title=f"{by}={group[by]}" if by else None)
+    out_console.print(str(out))
 
 
 def _print_params(result: dict[str, Any], title: str | None = None) -> None:
@@ -124,7 +115,7 @@ def _print_params(result: dict[str, Any], title: str | None = None) -> None:
 def score(
     data: DataArg = None,
     *,
-    model: Annotated[Path, typer.Option("--model", "-m", exists=True, file_okay=False, help="Folder written by 'cxlab clv fit'.")],
+    model: Annotated[Path, typer.Option("--model", "-m", exists=True, file_okay=False, help="Model bundle written by 'cxlab clv fit'.")],
     horizon: Annotated[int, typer.Option(min=1, help="Forecast horizon in the model's time unit (weeks by default).")],
     discount_rate: Annotated[float, typer.Option(min=0.0, help="Discount rate per time unit for CLV.")] = 0.0,
     observation_end: DateOpt = None,
@@ -136,44 +127,34 @@ def score(
     import pandas as pd
 
     from cxlab import clv
+    from cxlab.clv.persist import load_clv
     from cxlab.summary import orders_in_context
 
-    params = _read_json(model / "params.json")
-    groups = params["groups"] if "groups" in params else None
-    end = observation_end.date() if observation_end else params.get("observation_end")
+    fitted = load_clv(model)
+    end = observation_end.date() if observation_end else fitted.observation_end
     if end is None:
-        fail("--observation-end DATE is required: the model folder does not record one.", 2)
+        fail("--observation-end DATE is required: the model bundle does not record one.", 2)
     ds = load(data, engine, config)
     orders = orders_in_context(ds)
     import narwhals as nw
 
     parts = []
-    for group in groups or [None]:
-        folder = model / str(group[params["by"]]) if group else model
-        part_orders = orders.filter(nw.col(params["by"]) == group[params["by"]]) if group else orders
-        spend_path = folder / "spend.json"
+    for group, part in fitted.parts.items():
+        part_orders = orders.filter(nw.col(fitted.by) == group) if fitted.by else orders
         scored = clv.score_orders(
             part_orders.to_native(),
-            _read_json(folder / "params.json"),
+            part.params,
             observation_end=end,
             horizon=horizon,
             discount_rate=discount_rate,
-            spend=_read_json(spend_path) if spend_path.exists() else None,
+            spend=part.spend,
             monetary_value_col="amount_reporting",
             day_col="local_ts",
         )
-        if group:
-            scored.insert(1, params["by"], group[params["by"]])
+        if fitted.by:
+            scored.insert(1, fitted.by, group)
         parts.append(scored)
     result = pd.concat(parts, ignore_index=True)
     fmt = out.suffix.lstrip(".") if out is not None and out.suffix in (".csv", ".parquet", ".json") else "csv"
     echo_frame(result, fmt, out)
 
-
-def _read_json(path: Path) -> dict[str, Any]:
-    from cxlab.exceptions import InputDataError
-
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise InputDataError(f"{path}: cannot read the model file ({err}); run 'cxlab clv fit' first.") from err

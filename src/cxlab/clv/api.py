@@ -94,11 +94,8 @@ def _fit_purchase_and_spend(
     frame = nw.from_native(summary)
     spend_frame = frame.filter(nw.col("frequency") > 0).select("frequency", "monetary_value")
     try:
-        # Same input, same fit: engines return groups in any order and sum floats on several threads
-        # (last-bit noise the optimizer would amplify), so fix the order and round to 1e-6 money units.
-        rows = collect_pandas(spend_frame)
-        rows["monetary_value"] = rows["monetary_value"].astype(float).round(6)
-        rows = rows.sort_values(["frequency", "monetary_value"], kind="stable")
+        # rows in a fixed order: engines return groups in any order, and the fit's sums must not depend on it
+        rows = collect_pandas(spend_frame).sort_values(["frequency", "monetary_value"], kind="stable")
         spend = params_json(GammaGamma().fit(rows.reset_index(drop=True)), "ggamma", time_unit=time_unit)
     except (InputDataError, ConvergenceError) as err:
         logger.warning("Gamma-Gamma spend model not fitted: %s", err)

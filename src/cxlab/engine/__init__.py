@@ -18,6 +18,7 @@ np.int64(6)
 from __future__ import annotations
 
 from cxlab.engine._base import ENGINES, Engine, EngineName, get_engine
+from cxlab.engine.batches import arrow_schema, map_batches_to_parquet
 from cxlab.engine.primitives import (
     coerce,
     days_per_group,
@@ -30,10 +31,12 @@ __all__ = [
     "ENGINES",
     "Engine",
     "EngineName",
+    "arrow_schema",
     "coerce",
     "days_per_group",
     "epoch_seconds",
     "get_engine",
     "local_timestamp",
+    "map_batches_to_parquet",
     "materialize",
 ]

@@ -166,6 +166,11 @@ class SparkEngine(Engine):
         from pyspark.sql import SparkSession
 
         master = master or os.environ.get("CXLAB_SPARK_MASTER") or "local[2]"
+        if master.startswith("local"):
+            # Python workers (mapInPandas in 'cxlab score') run this interpreter, which has cxlab.
+            import sys
+
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         remote = remote or os.environ.get("CXLAB_SPARK_REMOTE")
         builder = SparkSession.builder.appName("cxlab")
         builder = builder.remote(remote) if remote else builder.master(master)

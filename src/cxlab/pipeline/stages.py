@@ -99,8 +99,9 @@ def engagement(ctx: Context) -> dict[str, Any]:
     import pandas as pd
 
     from cxlab import clv
-    from cxlab._fs import atomic_write_json, safe_name
+    from cxlab.bundle import fingerprint
     from cxlab.clv.churn import churn_risk
+    from cxlab.clv.persist import save_clv
 
     ds, cfg = ctx.data, ctx.project.engagement
     orders = _orders(ctx)
@@ -116,7 +117,6 @@ def engagement(ctx: Context) -> dict[str, Any]:
     pairs = (zip(checked["groups"], fitted["groups"], strict=True) if by
              else [({by: None, **checked}, {by: None, **fitted})])
     groups, scores = [], []
-    names: dict[str, Any] = {}
     for check, fit in pairs:
         value = fit.get(by) if by else None
         part = orders.filter(nw.col(by) == value) if by else orders
@@ -125,14 +125,13 @@ def engagement(ctx: Context) -> dict[str, Any]:
                                   day_col="local_ts")
         scored.insert(1, "marketplace", value if by else "all")
         scores.append(scored)
-        folder = safe_name(value if by else "all")
-        names[folder] = value
-        atomic_write_json(ctx.out / "models" / "clv" / folder / "params.json", fit["params"])
-        if fit["spend"] is not None:
-            atomic_write_json(ctx.out / "models" / "clv" / folder / "spend.json", fit["spend"])
         groups.append({"marketplace": value if by else "all", "params": fit["params"], "spend": fit["spend"],
                        "holdout": check["holdout"]})
-    atomic_write_json(ctx.out / "models" / "clv" / "groups.json", {"by": by, "groups": names})
+    # the model as a bundle (checked folder, no pickle): 'cxlab score' and 'cxlab serve' read it
+    save_clv(ctx.out / "models" / "clv", fitted, metadata={
+        "observation_end": last.isoformat(), "calibration_end": None, "currency": ds.reporting_currency,
+        "training_data": fingerprint(orders.select("customer_id", "order_ts", "amount_reporting")),
+    })
     table = pd.concat(scores, ignore_index=True).sort_values(["marketplace", "customer_id"], kind="stable")
     ctx.write_frame("clv", table)
     result: dict[str, Any] = {"model": cfg.model, "observation_end": last, "calibration_end": calibration_end,
@@ -160,7 +159,7 @@ def satisfaction(ctx: Context) -> dict[str, Any]:
 
     from cxlab import satisfaction as sat
     from cxlab.satisfaction.api import feature_frame
-    from cxlab.satisfaction.persist import load_model
+    from cxlab.satisfaction.persist import load_models
 
     ds, cfg = ctx.data, ctx.project.satisfaction
     frame = feature_frame(ds.tables, cfg.target, reporting_currency=ds.reporting_currency)
@@ -177,8 +176,7 @@ def satisfaction(ctx: Context) -> dict[str, Any]:
     ctx.write_frame("drivers", drivers)
     invited = feature_frame(ds.tables, "invited", reporting_currency=ds.reporting_currency)
     scored = []
-    for scale in sorted(p.parent.name for p in model_dir.glob("*/metadata.json")):
-        model = load_model(model_dir / scale)
+    for scale, model in sorted(load_models(model_dir).items()):
         rows = invited.loc[invited["scale"] == scale]
         keys = [c for c in ("survey_id", "order_id", "customer_id", "marketplace", "scale", "responded") if c in rows]
         part = rows[keys].copy()

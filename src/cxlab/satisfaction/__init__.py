@@ -2,7 +2,8 @@
 
 Public API: :func:`estimate_population` (naive, post-stratification/raking,
 IPW, cross-fitted AIPW), :class:`SatisfactionModel` (calibrated P(satisfied)),
-:func:`explain_drivers`, :func:`save_model` / :func:`load_model`, and the
+:func:`explain_drivers`, :func:`save_model` / :func:`load_model` (one scale) and
+:func:`save_models` / :func:`load_models` (a bundle of every scale), and the
 functions the CLI calls: :func:`fit`, :func:`estimate`, :func:`drivers`.
 """
 
@@ -11,7 +12,7 @@ from cxlab.satisfaction._metrics import evaluate_probabilities, expected_calibra
 from cxlab.satisfaction.api import drivers, estimate, fit
 from cxlab.satisfaction.drivers import drivers_text, explain_drivers
 from cxlab.satisfaction.model import SatisfactionModel
-from cxlab.satisfaction.persist import load_model, save_model
+from cxlab.satisfaction.persist import load_model, load_models, save_model, save_models
 from cxlab.satisfaction.population import estimate_population
 
 __all__ = [
@@ -26,5 +27,7 @@ __all__ = [
     "explain_drivers",
     "fit",
     "load_model",
+    "load_models",
     "save_model",
+    "save_models",
 ]

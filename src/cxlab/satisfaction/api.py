@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,12 +11,13 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab.bundle import fingerprint
 from cxlab.exceptions import InputDataError
 from cxlab.features import invitation_features, order_features
 from cxlab.satisfaction._learners import LearnerName
 from cxlab.satisfaction.drivers import explain_drivers
 from cxlab.satisfaction.model import SatisfactionModel, model_features
-from cxlab.satisfaction.persist import load_model, save_model
+from cxlab.satisfaction.persist import explain_rows, load_models, save_models
 from cxlab.satisfaction.population import Method, Target, estimate_population
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, SCALES
 
@@ -51,8 +49,10 @@ def fit(
     Answered invitations are split at random (by customer, so one customer's
     answers are never on both sides) into a fitting part and a held-out part of
     share ``holdout`` on which AUC, log-loss, Brier score, ECE and the calibration
-    curve are measured. Writes ``out_dir/SCALE/{model.txt, score_model.txt,
-    metadata.json, explain.parquet}`` and ``out_dir/evaluation.json``.
+    curve are measured. Writes one bundle to ``out_dir`` (see
+    :mod:`cxlab.satisfaction.persist`): a model per scale, the rows kept to
+    explain drivers, and ``evaluation.json``; staged, so an interrupted fit
+    leaves the previous bundle.
 
     Returns
     -------
@@ -63,7 +63,9 @@ def fit(
     """
     if not 0 < holdout < 1:
         raise InputDataError(f"satisfaction fit: holdout must lie in (0, 1); got {holdout}.")
-    frame = _collect(invitation_features(tables, reporting_currency=reporting_currency))
+    invitations = invitation_features(tables, reporting_currency=reporting_currency)
+    training_data = fingerprint(invitations)
+    frame = _collect(invitations)
     answered = frame.loc[frame["responded"]]
     if answered.empty:
         raise InputDataError(
@@ -71,8 +73,8 @@ def fit(
             f"({len(frame):,} invitations, 0 scores); a model needs answers."
         )
     features = model_features(frame)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    models: dict[str, SatisfactionModel] = {}
+    explain: dict[str, pd.DataFrame] = {}
     result: dict[str, Any] = {"reporting_currency": reporting_currency, "features": features, "scales": {}}
     for scale in sorted(s for s in answered["scale"].dropna().unique() if s in SCALES):
         rows = answered.loc[answered["scale"] == scale]
@@ -93,12 +95,17 @@ def fit(
         top = explain_drivers(model, sample, top=5)
         evaluation |= {"n_train": int((~test).sum()), "n_test": int(test.sum()),
                        "top_drivers": top["sentence"].tolist()}
-        folder = save_model(model, out_dir / scale, extra={"evaluation": evaluation})
-        sample[features].to_parquet(folder / "explain.parquet", index=False)
+        models[scale], explain[scale] = model, sample[features]
         result["scales"][scale] = evaluation
-    tmp = out_dir / f".evaluation.{uuid.uuid4().hex}.tmp"
-    tmp.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
-    os.replace(tmp, out_dir / "evaluation.json")
+    if not models:
+        raise InputDataError(
+            "satisfaction fit: no scale could be fitted ("
+            + "; ".join(f"{k}: {v['skipped']}" for k, v in result["scales"].items()) + ")."
+        )
+    save_models(
+        Path(out_dir), models, evaluation=result, explain=explain,
+        metadata={"reporting_currency": reporting_currency, "training_data": training_data},
+    )
     return result
 
 
@@ -145,21 +152,17 @@ def estimate(
 
 
 def drivers(model_dir: Path, by: str | None = None, top: int = 5) -> pd.DataFrame:
-    """Drivers of each saved model in ``model_dir`` (written by :func:`fit`).
+    """Drivers of each scale's model in the bundle ``model_dir`` (written by :func:`fit`).
 
     Returns :func:`~cxlab.satisfaction.drivers.explain_drivers` for each scale,
     with a ``scale`` column first; ``drivers_text`` turns it into sentences.
     """
-    model_dir = Path(model_dir)
-    folders = sorted(p.parent for p in model_dir.glob("*/metadata.json"))
-    if not folders:
-        raise InputDataError(
-            f"{model_dir}: no saved satisfaction model; run 'cxlab satisfaction fit DATA --out {model_dir}'."
-        )
+    from cxlab.satisfaction.persist import read
+
+    bundle = read(Path(model_dir))
     tables = []
-    for folder in folders:
-        model = load_model(folder)
-        sample = pd.read_parquet(folder / "explain.parquet")
+    for scale, model in load_models(bundle).items():
+        sample = explain_rows(bundle, scale)
         if by is not None and by not in sample.columns:
             raise InputDataError(
                 f"drivers: --by must be one of the model's features ({', '.join(model.features_[:12])}); got {by!r}."

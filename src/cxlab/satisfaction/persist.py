@@ -1,97 +1,157 @@
-"""Saving and loading a SatisfactionModel without pickle.
+"""Saving and loading satisfaction models as a :mod:`cxlab.bundle` (no pickle).
 
-A model folder holds ``model.txt`` (LightGBM text model of satisfaction),
-``score_model.txt`` (LightGBM text model of the score) and ``metadata.json``
-(features, categorical levels, monotone constraints, isotonic calibration,
-hyperparameters, and the SHA-256 of both model files, checked on load).
+One bundle (kind ``"satisfaction"``) holds one model per survey scale:
+``scales/<scale>/model.txt`` (LightGBM text model of satisfaction),
+``scales/<scale>/score_model.txt`` (LightGBM text model of the score), optional
+``scales/<scale>/explain.parquet`` (invited rows kept to explain drivers) and
+``evaluation.json``. ``model.json`` carries each scale's features, categorical
+levels, monotone constraints, isotonic calibration, base rate, hyperparameters
+and evaluation; every file, ``model.json`` included, is checksummed.
 """
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
-import os
-import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cxlab.exceptions import InputDataError
+import pandas as pd
+
+from cxlab.bundle import Bundle, BundleError, load_lightgbm, read_bundle, write_bundle
 from cxlab.satisfaction.model import SatisfactionModel
+from cxlab.schema import SCALES
 
-FORMAT = "cxlab.satisfaction/1"
-_FILES = {"booster_": "model.txt", "score_booster_": "score_model.txt"}
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+KIND = "satisfaction"
 
 
-def save_model(model: SatisfactionModel, directory: Path, *, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` to ``directory`` (created if needed); return the folder."""
-    from sklearn.utils.validation import check_is_fitted
+def _scale_dir(scale: str) -> str:
+    if scale not in SCALES:  # scale names are a fixed set; never a data value as a path
+        raise BundleError(f"satisfaction bundle: scale must be one of {', '.join(SCALES)}; got {scale!r}.")
+    return f"scales/{scale}"
 
-    check_is_fitted(model, "booster_")
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    checksums = {}
-    for attr, name in _FILES.items():
-        text = getattr(model, attr).model_to_string()
-        _atomic_write(directory / name, text)
-        checksums[name] = hashlib.sha256(text.encode()).hexdigest()
-    meta = {
-        "format": FORMAT,
-        "params": model.get_params(),
-        "features": model.features_,
+
+def feature_types(model: SatisfactionModel) -> list[dict[str, str]]:
+    """``[{"name", "type"}]``: ``"category"`` (text levels) or ``"number"``."""
+    return [{"name": f, "type": "category" if f in model.categories_ else "number"} for f in model.features_]
+
+
+def _model_meta(model: SatisfactionModel) -> dict[str, Any]:
+    params = model.get_params()
+    if params["features"] is not None:
+        params["features"] = list(params["features"])
+    if not isinstance(params["monotone"], (str, type(None))):
+        params["monotone"] = dict(params["monotone"])
+    return {
+        "params": params,
+        "features": feature_types(model),
         "categories": model.categories_,
         "monotone": model.monotone_,
         "calibration": model.calibration_,
         "base_rate": model.base_rate_,
-        "sha256": checksums,
-        **(extra or {}),
     }
-    if not isinstance(meta["params"]["monotone"], (str, type(None))):
-        meta["params"]["monotone"] = dict(meta["params"]["monotone"])
-    _atomic_write(directory / "metadata.json", json.dumps(meta, indent=2, sort_keys=True))
-    return directory
 
 
-def load_model(directory: Path) -> SatisfactionModel:
-    """Read a model written by :func:`save_model`, checking its checksums."""
-    import lightgbm as lgb
+def save_models(
+    directory: Path,
+    models: Mapping[str, SatisfactionModel],
+    *,
+    evaluation: Mapping[str, Any] | None = None,
+    explain: Mapping[str, pd.DataFrame] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write one bundle holding ``models`` (scale -> fitted model); return the folder.
 
-    directory = Path(directory)
-    meta_path = directory / "metadata.json"
-    if not meta_path.is_file():
-        raise InputDataError(
-            f"{directory}: no metadata.json; expected a folder written by "
-            "'cxlab satisfaction fit'."
-        )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
-        raise InputDataError(f"{meta_path}: format must be {FORMAT!r}; got {meta.get('format')!r}.")
-    model = SatisfactionModel(**meta["params"])
-    for attr, name in _FILES.items():
-        text = (directory / name).read_text(encoding="utf-8")
-        if hashlib.sha256(text.encode()).hexdigest() != meta["sha256"][name]:
-            raise InputDataError(
-                f"{directory / name}: checksum does not match metadata.json; the file was "
-                "changed or damaged. Fit the model again."
-            )
-        setattr(model, attr, lgb.Booster(model_str=text))
-    model.features_ = list(meta["features"])
-    model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
-    model.monotone_ = dict(meta["monotone"])
-    model.calibration_ = meta["calibration"]
-    model.base_rate_ = float(meta["base_rate"])
+    ``evaluation`` is written to ``evaluation.json`` (and each scale's part into
+    ``model.json``); ``explain`` holds, per scale, rows kept to explain drivers.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    files: dict[str, str | bytes] = {}
+    scales: dict[str, Any] = {}
+    scale_eval = (evaluation or {}).get("scales", {})
+    for scale, model in models.items():
+        check_is_fitted(model, "booster_")
+        folder = _scale_dir(scale)
+        files[f"{folder}/model.txt"] = model.booster_.model_to_string()
+        files[f"{folder}/score_model.txt"] = model.score_booster_.model_to_string()
+        if explain is not None and scale in explain:
+            buffer = io.BytesIO()
+            explain[scale].to_parquet(buffer, index=False)
+            files[f"{folder}/explain.parquet"] = buffer.getvalue()
+        scales[scale] = {**_model_meta(model), "evaluation": scale_eval.get(scale)}
+    if evaluation is not None:
+        files["evaluation.json"] = json.dumps(evaluation, indent=2, default=float)
+    first = next(iter(models.values()), None)
+    meta = {
+        "features": feature_types(first) if first is not None else [],
+        **(metadata or {}),
+        "scales": scales,
+    }
+    return write_bundle(Path(directory), kind=KIND, files=files, metadata=json.loads(json.dumps(meta, default=float)))
+
+
+def save_model(model: SatisfactionModel, directory: Path, *, extra: dict[str, Any] | None = None) -> Path:
+    """Write one fitted model as a satisfaction bundle; ``extra`` goes into ``model.json``."""
+    return save_models(directory, {model.scale: model}, metadata=extra)
+
+
+def _build(bundle: Bundle, scale: str) -> SatisfactionModel:
+    meta = bundle.metadata["scales"][scale]
+    folder = _scale_dir(scale)
+    try:
+        model = SatisfactionModel(**meta["params"])
+        model.features_ = [f["name"] for f in meta["features"]]
+        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
+        model.monotone_ = dict(meta["monotone"])
+        model.calibration_ = meta["calibration"]
+        model.base_rate_ = float(meta["base_rate"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise BundleError(f"{bundle.path}/model.json: scale {scale!r} is missing or has a bad {err}.") from err
     model.n_features_in_ = len(model.features_)
+    model.booster_ = load_lightgbm(bundle, f"{folder}/model.txt")
+    model.score_booster_ = load_lightgbm(bundle, f"{folder}/score_model.txt")
+    for booster in (model.booster_, model.score_booster_):
+        if booster.num_feature() != len(model.features_):
+            raise BundleError(
+                f"{bundle.path}: scale {scale!r} lists {len(model.features_)} features but its LightGBM model "
+                f"has {booster.num_feature()}; the bundle is inconsistent. Fit the model again."
+            )
     return model
 
 
-def read_metadata(directory: Path) -> dict[str, Any]:
-    """The metadata.json of a saved model."""
-    return json.loads((Path(directory) / "metadata.json").read_text(encoding="utf-8"))
+def read(directory: Path) -> Bundle:
+    """The verified satisfaction bundle in ``directory``."""
+    bundle = read_bundle(Path(directory), kind=KIND)
+    if not isinstance(bundle.metadata.get("scales"), dict) or not bundle.metadata["scales"]:
+        raise BundleError(f"{bundle.path}/model.json: lists no scale; fit the model again.")
+    for scale in bundle.metadata["scales"]:
+        _scale_dir(scale)
+    return bundle
+
+
+def load_models(directory: Path | Bundle) -> dict[str, SatisfactionModel]:
+    """Every scale's model of the bundle in ``directory`` (verified, no pickle)."""
+    bundle = directory if isinstance(directory, Bundle) else read(directory)
+    return {scale: _build(bundle, scale) for scale in sorted(bundle.metadata["scales"])}
+
+
+def load_model(directory: Path, scale: str | None = None) -> SatisfactionModel:
+    """The model of ``scale`` (default: the bundle's only scale) in ``directory``."""
+    bundle = read(directory)
+    scales = sorted(bundle.metadata["scales"])
+    if scale is None:
+        if len(scales) > 1:
+            raise BundleError(f"{directory}: holds models of {', '.join(scales)}; say which scale to load.")
+        scale = scales[0]
+    if scale not in scales:
+        raise BundleError(f"{directory}: has no {scale!r} model; it holds {', '.join(scales)}.")
+    return _build(bundle, scale)
+
+
+def explain_rows(bundle: Bundle, scale: str) -> pd.DataFrame:
+    """The rows kept with ``scale``'s model to explain its drivers."""
+    data = bundle.bytes(f"{_scale_dir(scale)}/explain.parquet")
+    return pd.read_parquet(io.BytesIO(data))
+
