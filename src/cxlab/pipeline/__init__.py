@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from cxlab.pipeline import stages as _stages  # noqa: F401  (registers the stages)
-from cxlab.pipeline.registry import STAGES, Context, Stage, stage
+from cxlab.pipeline.registry import STAGES, Context, SkipStage, Stage, stage
 from cxlab.pipeline.runner import Progress, StageFailed, run_project
 
-__all__ = ["STAGES", "Context", "Progress", "Stage", "StageFailed", "run_demo", "run_project", "stage"]
+__all__ = ["STAGES", "Context", "Progress", "SkipStage", "Stage", "StageFailed", "run_demo", "run_project", "stage"]
 
 
 def run_demo(*, customers: int, out: Path, engine: str = "duckdb", seed: int = 7,

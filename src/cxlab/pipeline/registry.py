@@ -37,6 +37,19 @@ TABLE_WORDS = {
 }
 
 
+class SkipStage(Exception):  # noqa: N818  (a signal, not an error)
+    """Raised by a stage that finds, once the data is read, that it cannot run.
+
+    The runner records the stage as skipped with ``reason`` and ``enable`` (what
+    would make it run), exactly like a stage whose table is missing.
+    """
+
+    def __init__(self, reason: str, enable: str, missing_tables: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.record = {"reason": reason, "enable": enable, **({"missing_tables": missing_tables}
+                                                               if missing_tables else {})}
+
+
 @dataclass
 class Context:
     """What a stage works with: the project, the validated data, earlier results."""

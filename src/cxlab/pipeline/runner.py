@@ -25,7 +25,7 @@ from typing import Any
 from cxlab import __version__
 from cxlab._fs import atomic_write_json, staged_dir
 from cxlab.exceptions import CxlabError, InputDataError
-from cxlab.pipeline.registry import STAGES, Context, Stage, skip_reason
+from cxlab.pipeline.registry import STAGES, Context, SkipStage, Stage, skip_reason
 from cxlab.project import ProjectConfig
 
 #: Packages whose versions the manifest records.
@@ -185,6 +185,11 @@ def run_project(
                 continue
             try:
                 record = {"title": s.title, **_run_stage(s, ctx, progress)}
+            except SkipStage as skip:
+                record = {"name": s.name, "title": s.title, "status": "skipped", **skip.record}
+                manifest["stages"].append(record)
+                progress.done(s.name, record)
+                continue
             except InputDataError:
                 if s.name == "validate":
                     raise  # bad input: nothing is written
