@@ -7,25 +7,29 @@ small ``results/NAME.json`` for the reports.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cxlab.exceptions import InputDataError
 from cxlab.pipeline.registry import TABLE_WORDS, Context, SkipStage, stage
+from cxlab.pipeline.stages import observation_end
 
 
 def _computable(ds: Any, names: list[str]) -> tuple[list[str], list[str]]:
-    """(metrics these tables can compute, tables the others need)."""
+    """(metrics these tables and columns can compute, tables the others need)."""
     from cxlab.metrics import METRICS
     from cxlab.metrics.catalog import required_columns
 
+    columns = {t: set(lf.collect_schema().names()) for t, lf in ds.tables.items()}
     ok, missing = [], []
     for name in names:
         metric = METRICS.get(name)
         need = required_columns(metric) if metric is not None else {}
-        absent = [t for t in need if t not in ds.tables]
-        if metric is not None and not absent:
+        absent = [t for t in need if t not in columns]
+        if metric is not None and not absent and all(cols <= columns[t] for t, cols in need.items()):
             ok.append(name)
         missing += absent
     return ok, sorted(set(missing))
@@ -38,17 +42,21 @@ def monitor(ctx: Context) -> dict[str, Any]:
     ds, cfg = ctx.data, ctx.project.monitor
     metrics, missing = _computable(ds, cfg.metrics)
     if not metrics:
-        words = " or ".join(TABLE_WORDS.get(t, t) for t in missing) or "a table they need"
-        raise SkipStage(f"none of the metrics to watch ({', '.join(cfg.metrics)}) can be computed: the data has "
-                        f"no {words} table", f"add a {', '.join(missing)} table or name other monitor.metrics",
-                        missing)
+        if missing:
+            words = " or ".join(TABLE_WORDS.get(t, t) for t in missing)
+            raise SkipStage(f"none of the metrics to watch ({', '.join(cfg.metrics)}) can be computed: the data "
+                            f"has no {words} table", f"add a {', '.join(missing)} table or name other "
+                            "monitor.metrics", missing)
+        raise SkipStage(f"none of the metrics to watch ({', '.join(cfg.metrics)}) can be computed from the "
+                        "columns the data has", "name other monitor.metrics (e.g. orders, active_customers)")
+    until = _last_complete(observation_end(ctx), cfg.grain)  # a cut-off last week is not a drop
     result = run_monitor(ds.tables, metrics=metrics, grain=cfg.grain, by=tuple(cfg.by), methods=("ewma",),
                          false_alarms_per_year=cfg.false_alarms_per_year, currency=ds.reporting_currency,
-                         marketplaces=ds.marketplaces, since=ctx.project.window.start, until=ctx.project.window.end)
+                         marketplaces=ds.marketplaces, since=ctx.project.window.start, until=until)
     ctx.write_frame("alarms", result.alarms)
     ctx.write_frame("monitor", result.charts)
     ctx.write_json("results/monitor.json", {
-        "metrics": metrics, "grain": cfg.grain, "by": cfg.by, "method": "ewma",
+        "metrics": metrics, "grain": cfg.grain, "by": cfg.by, "method": "ewma", "until": until,
         "false_alarms_per_year": cfg.false_alarms_per_year,
         "limits": {k: getattr(v, "__dict__", str(v)) for k, v in result.limits.items()},
         "skipped": result.skipped.to_dict(orient="records"),
@@ -56,6 +64,13 @@ def monitor(ctx: Context) -> dict[str, Any]:
     })
     return {"series": int(result.charts[["metric", "segment"]].drop_duplicates().shape[0]),
             "alarms": len(result.alarms)}
+
+
+def _last_complete(last: dt.date, grain: str) -> dt.date:
+    """The last day of the last complete period up to ``last`` (ISO weeks end on Sunday)."""
+    if grain == "week":
+        return last - dt.timedelta(days=(last.weekday() + 1) % 7)
+    return last
 
 
 @stage("experiments", "Measure what tested changes did", section="experiments",
@@ -86,8 +101,12 @@ def uplift(ctx: Context) -> dict[str, Any]:
     model_dir = ctx.out / "models" / "uplift"
     common = {"outcome": cfg.outcome, "window_days": cfg.window_days, "reporting_currency": ds.reporting_currency}
     # refit=False: the saved model is the one evaluated, so its Qini curves on the same held-out split are honest
-    evaluation = up.fit(ds.tables, model_dir, control=cfg.control, holdout=UPLIFT_HOLDOUT,
-                        random_state=ctx.seed, refit=False, **common)
+    try:
+        evaluation = up.fit(ds.tables, model_dir, control=cfg.control, holdout=UPLIFT_HOLDOUT,
+                            random_state=ctx.seed, refit=False, **common)
+    except InputDataError as err:  # e.g. too few customers per action: not a failure of the run
+        raise SkipStage(f"the campaign log cannot support it: {err}",
+                        "a larger randomized campaign (more customers per action)") from err
     model, _ = up.load_model(model_dir)
     frame = up.campaign_frame(ds.tables, **common)
     test = np.random.default_rng(ctx.seed).random(len(frame)) < UPLIFT_HOLDOUT  # the split of up.fit
@@ -125,9 +144,19 @@ def plan(ctx: Context) -> dict[str, Any]:
     scores = ctx.shared["effects"]
     customers = ds.table("customers").select("customer_id", "marketplace").collect().to_pandas()
     candidates = plan_candidates(scores, cfg.costs, margin=cfg.margin, attributes=customers)
-    result = allocate(candidates, budget=cfg.budget, capacities=cfg.capacity or None)
+    # The plan maximizes the net gain (value - cost): an action expected to bring less than it costs is
+    # never recommended, and the budget caps the spend.
+    gross = candidates.set_index(["customer_id", "action"])["value"]
+    net = candidates.assign(value=candidates["value"] - candidates["cost"])
+    net = net[net["value"] > 0]
+    if net.empty:
+        raise SkipStage("no action is expected to bring more than it costs for any customer",
+                        "lower the costs (plan.costs) or raise the margin (plan.margin)")
+    result = allocate(net, budget=cfg.budget, capacities=cfg.capacity or None)
     chosen = result.plan if isinstance(result.plan, pd.DataFrame) else pd.DataFrame(result.plan)
-    chosen = chosen.sort_values(["customer_id"], kind="stable")
+    chosen = chosen.rename(columns={"value": "net_value"})
+    chosen["value"] = gross.reindex(pd.MultiIndex.from_frame(chosen[["customer_id", "action"]])).to_numpy()
+    chosen = chosen.sort_values(["customer_id"], kind="stable").reset_index(drop=True)
     ctx.write_frame("plan", chosen)
     summary = plan_summary(chosen)
     ctx.write_frame("plan_summary", summary)
@@ -139,7 +168,7 @@ def plan(ctx: Context) -> dict[str, Any]:
         "roi": (value - cost) / cost if cost > 0 else None,
         "value_ci": uncertainty, "roi_ci": [(v - cost) / cost for v in uncertainty] if uncertainty and cost > 0
         else None,
-        "objective": result.objective, "bound": result.bound, "gap": result.gap, "status": result.status,
+        "objective": result.objective, "objective_is": "net gain (value - cost)", "bound": result.bound, "gap": result.gap, "status": result.status,
         "solver": result.solver, "seconds": result.seconds,
         "currency": ds.reporting_currency, "outcome": ctx.project.uplift.outcome,
     })

@@ -106,7 +106,7 @@ def render_exec(run: RunData) -> str:
     """HTML text of the executive report."""
     when = period_text(run)
     subtitle = f"{run.name}" + (f" · {when}" if when else "") + f" · amounts in {run.currency}"
-    return render("exec.html.j2", exec_blocks(run), currency=run.currency, height=280,
+    return render("exec.html.j2", exec_blocks(run), currency=run.currency, height=240,
                   title=run.title, subtitle=subtitle, kpis=kpis(run),
                   footer="Figures come with 95% intervals where they are estimates. "
                          "The companion technical report explains how each was obtained.")

@@ -89,8 +89,13 @@ def control_chart(run: RunData, metric: str, segment: str) -> View:
 
 
 def _alarm_sentence(row: dict[str, Any], currency: str) -> str:
-    size = fmt.metric_value(row["metric"], abs(row["size"]), currency) if row["metric"] not in fmt.SHARES \
-        else fmt.points(abs(row["size"])).lstrip("+")
+    metric = str(row["metric"])
+    if metric in fmt.SHARES:
+        size = fmt.points(abs(row["size"])).lstrip("+")
+    elif metric in fmt.MONEY:
+        size = fmt.money(abs(row["size"]), currency)
+    else:
+        size = fmt.number(abs(row["size"]), 0 if abs(row["size"]) >= 10 else 1)
     return (f"{fmt.label(row['metric'])} in {row['segment']} went {row['direction']} by {size} "
             f"from about {str(row['change_start'])[:10]} (noticed {str(row['alarm_date'])[:10]}).")
 
@@ -105,14 +110,12 @@ def exec_alarms(run: RunData) -> Block | None:
         return Block("Unusual changes", takeaway=(
             f"No unusual change in the {len(res.get('metrics', []))} metrics watched; at most "
             f"{res.get('false_alarms_per_year', 1):g} false alarm per year and series is expected."))
-    recent = alarms.sort_values("alarm_date").tail(3)
-    last = recent.iloc[-1]
+    last = alarms.sort_values("alarm_date").iloc[-1]
     view = control_chart(run, str(last["metric"]), str(last["segment"]))
     view.takeaway = _alarm_sentence(last.to_dict(), run.currency)
+    view.note = "The band shows the range expected without a change."
     return Block("Unusual changes", takeaway=f"{len(alarms)} unusual changes were flagged; the latest: "
-                 + view.takeaway[0].lower() + view.takeaway[1:], view=view,
-                 paragraphs=[_alarm_sentence(r, run.currency) for r in recent.iloc[:-1].to_dict(orient="records")],
-                 note="The band shows the range expected without a change.")
+                 + view.takeaway[0].lower() + view.takeaway[1:], view=view)
 
 
 def science_monitor(run: RunData) -> Block:
@@ -223,7 +226,7 @@ def _plan_view(run: RunData) -> View | None:
     if per_action.empty:
         per_action = summary[summary["action"] != "total"].groupby("action", as_index=False)[
             ["incremental_value", "cost"]].sum()
-    steps = [(f"Value: {a}", float(v), "relative") for a, v in zip(per_action["action"],
+    steps = [(f"Extra from {a}", float(v), "relative") for a, v in zip(per_action["action"],
                                                                        per_action["incremental_value"], strict=True)]
     steps.append(("Cost of the actions", -float(res["cost"]), "relative"))
     steps.append(("Net gain", float(res["value"] - res["cost"]), "total"))
