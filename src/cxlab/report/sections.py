@@ -88,7 +88,7 @@ def control_chart(run: RunData, metric: str, segment: str) -> View:
                 y_title=fmt.label(metric))
 
 
-def _alarm_sentence(row: dict[str, Any], currency: str) -> str:
+def _alarm_sentence(row: dict[str, Any], currency: str, grain: str | None = None) -> str:
     metric = str(row["metric"])
     if metric in fmt.SHARES:
         size = fmt.points(abs(row["size"])).lstrip("+")
@@ -96,6 +96,8 @@ def _alarm_sentence(row: dict[str, Any], currency: str) -> str:
         size = fmt.money(abs(row["size"]), currency)
     else:
         size = fmt.number(abs(row["size"]), 0 if abs(row["size"]) >= 10 else 1)
+        if grain in ("day", "week"):
+            size += f" a {grain}"
     return (f"{fmt.label(row['metric'])} in {row['segment']} went {row['direction']} by {size} "
             f"from about {str(row['change_start'])[:10]} (noticed {str(row['alarm_date'])[:10]}).")
 
@@ -110,12 +112,16 @@ def exec_alarms(run: RunData) -> Block | None:
         return Block("Unusual changes", takeaway=(
             f"No unusual change in the {len(res.get('metrics', []))} metrics watched; at most "
             f"{res.get('false_alarms_per_year', 1):g} false alarm per year and series is expected."))
-    last = alarms.sort_values("alarm_date").iloc[-1]
+    ordered = alarms.assign(when=pd.to_datetime(alarms["alarm_date"])).sort_values("when")
+    last = ordered.iloc[-1]
+    recent = ordered[ordered["when"] > last["when"] - pd.Timedelta(weeks=8)]
     view = control_chart(run, str(last["metric"]), str(last["segment"]))
-    view.takeaway = _alarm_sentence(last.to_dict(), run.currency)
+    view.takeaway = _alarm_sentence(last.to_dict(), run.currency, res.get("grain"))
     view.note = "The band shows the range expected without a change."
-    return Block("Unusual changes", takeaway=f"{len(alarms)} unusual changes were flagged; the latest: "
-                 + view.takeaway[0].lower() + view.takeaway[1:], view=view)
+    return Block("Unusual changes", takeaway=(
+        f"{len(recent)} unusual change{'s' if len(recent) != 1 else ''} in the last eight weeks "
+        f"({len(alarms)} over the whole period); the latest: " + view.takeaway[0].lower() + view.takeaway[1:]),
+        view=view)
 
 
 def science_monitor(run: RunData) -> Block:
@@ -127,7 +133,7 @@ def science_monitor(run: RunData) -> Block:
     views = []
     for row in alarms.drop_duplicates(["metric", "segment"]).head(3).to_dict(orient="records"):
         v = control_chart(run, str(row["metric"]), str(row["segment"]))
-        v.takeaway = f"Alarm: {_alarm_sentence(row, run.currency)}"
+        v.takeaway = f"Alarm: {_alarm_sentence(row, run.currency, res.get('grain'))}"
         views.append(v)
     rows = [[fmt.label(str(r["metric"])), str(r["segment"]), str(r["alarm_date"])[:10], str(r["change_start"])[:10],
              str(r["direction"]), f"{r['size']:.4g}", str(r["method"])] for r in alarms.to_dict(orient="records")]
