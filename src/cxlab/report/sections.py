@@ -135,8 +135,9 @@ def science_monitor(run: RunData) -> Block:
         v = control_chart(run, str(row["metric"]), str(row["segment"]))
         v.takeaway = f"Alarm: {_alarm_sentence(row, run.currency, res.get('grain'))}"
         views.append(v)
+    shown = alarms.sort_values("alarm_date", ascending=False).head(25)
     rows = [[fmt.label(str(r["metric"])), str(r["segment"]), str(r["alarm_date"])[:10], str(r["change_start"])[:10],
-             str(r["direction"]), f"{r['size']:.4g}", str(r["method"])] for r in alarms.to_dict(orient="records")]
+             str(r["direction"]), f"{r['size']:.4g}", str(r["method"])] for r in shown.to_dict(orient="records")]
     series = charts[["metric", "segment"]].drop_duplicates()
     return Block(
         "Control charts and alarms", anchor="monitor", view=views[0] if views else None, more=views[1:],
@@ -144,7 +145,8 @@ def science_monitor(run: RunData) -> Block:
                   f"{res.get('grain')}) charted with EWMA at {res.get('false_alarms_per_year', 1):g} false alarm "
                   f"per series-year; {len(alarms)} alarms."),
         tables=[Table(["Metric", "Segment", "Alarm", "Change start", "Direction", "Size", "Method"], rows or
-                      [["–", "no alarm", "", "", "", "", ""]], "Alarms")],
+                      [["–", "no alarm", "", "", "", "", ""]],
+                      f"Alarms, latest first ({len(shown)} of {len(alarms)}; all in alarms.parquet)")],
         note="; ".join(f"{r['metric']} / {r['segment']}: {r['reason']}" for r in res.get("skipped", [])[:10]))
 
 
