@@ -141,6 +141,17 @@ TABLES: dict[str, Table] = {
     )
 }
 
+#: What each table is used for, in messages about a missing table.
+TABLE_PURPOSE: dict[str, str] = {
+    "customers": "customers, their marketplace and attributes",
+    "orders": "orders and their amounts",
+    "events": "app and web activity",
+    "surveys": "survey invitations and answers",
+    "contacts": "customer-service contacts",
+    "treatments": "actions given to customers",
+    "fx": "exchange rates into the reporting currency",
+}
+
 #: Tables in the order they are validated (parents before children).
 TABLE_ORDER: tuple[str, ...] = (
     "customers", "fx", "orders", "events", "surveys", "contacts", "treatments",
@@ -180,5 +191,14 @@ MARKETPLACES: dict[str, Marketplace] = {
     )
 }
 
-#: The reporting currency when a project names none.
+#: The reporting currency of library functions called without one (the CLI and
+#: :func:`cxlab.io.load_dataset` resolve it from the data instead).
 DEFAULT_REPORTING_CURRENCY = "EUR"
+
+
+def check_currency_code(value: object) -> str:
+    """``value`` as an upper-case ISO 4217 code (three letters), or ValueError."""
+    text = str(value).strip().upper() if isinstance(value, str) else ""
+    if len(text) != 3 or not text.isascii() or not text.isalpha():
+        raise ValueError(f"a currency is a three-letter ISO 4217 code such as GBP, USD or EUR; got {value!r}")
+    return text

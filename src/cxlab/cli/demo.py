@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def demo(
-    customers: Annotated[int, typer.Option("--customers", "-n", min=100, max=50_000_000,
-                                           help="Customers to generate.")] = 100_000,
+    customers: Annotated[int, typer.Option("--customers", "-n", min=100, max=100_000_000,
+                                           help="Customers to generate (100 to 100 million).")] = 100_000,
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Output folder.")] = Path("demo-out"),
     engine: EngineOpt = EngineChoice.duckdb,
     seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Random seed of the data and models.")] = 7,

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from cxlab.cli._common import (
-    ConfigOpt, DataArg, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, handle_errors, load,
+    ConfigOpt, CurrencyOpt, DataArg, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, handle_errors,
+    fail, load, require_rows,
 )
 
 
@@ -27,7 +28,7 @@ def metrics(
     by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Segment column: marketplace or any customer attribute or column of the metric's table; repeat for several.")] = None,
     since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First local day (inclusive).")] = None,
     until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last local day (inclusive).")] = None,
-    currency: Annotated[str | None, typer.Option(help="Reporting currency of revenue and aov (default: the dataset's, EUR).")] = None,
+    currency: CurrencyOpt = None,
     spec: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="YAML file of user-defined metrics.")] = None,
     sampling_view: Annotated[bool, typer.Option("--sampling-view", help="Also give counts and sums an interval, treating the customers as a sample.")] = False,
     fmt: FormatOpt = Format.table,
@@ -47,7 +48,9 @@ def metrics(
         rows += [{"metric": s.name, "kind": s.type, "definition": s.description or "user-defined"} for s in parsed_spec or []]
         echo_frame(pd.DataFrame(rows), fmt.value, out)
         return
-    ds = load(data, engine, config)
+    if since and until and since > until:
+        fail(f"--since {since.date()} is after --until {until.date()}; give a window whose start comes first.", 2)
+    ds = load(data, engine, config, currency=currency)
     result = compute_metrics(
         ds.tables,
         metrics=metric or None,
@@ -55,12 +58,14 @@ def metrics(
         by=tuple(by or ()),
         since=since.date() if since else None,
         until=until.date() if until else None,
-        currency=(currency or ds.reporting_currency).upper(),
+        currency=ds.reporting_currency,
         fx_currency=ds.reporting_currency,
         marketplaces=ds.marketplaces,
         spec=parsed_spec,
         sampling_view=sampling_view,
     )
+    window = f" between {since.date() if since else 'the start'} and {until.date() if until else 'the end'}"
+    require_rows(result, f"no rows of the metrics' tables fall{window}; widen --since/--until.")
     echo_frame(result, fmt.value, out)
 
 
@@ -87,12 +92,18 @@ def cohorts(
     out: OutOpt = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
+    currency: CurrencyOpt = None,
 ) -> None:
     """Retention of first-order cohorts: cohort_start, period_index, cohort_size, retained, retention_rate."""
     from cxlab.metrics import compute_cohorts
 
-    ds = load(data, engine, config)
+    needs = {"events": f"--activity {activity.value} counts app and web events as activity"}
+    ds = load(
+        data, engine, config, currency=currency, command="cohorts",
+        needs=needs if activity is not Activity.orders else None,
+    )
     result = compute_cohorts(
         ds.tables, grain=grain.value, by=tuple(by or ()), activity=activity.value, marketplaces=ds.marketplaces
     )
+    require_rows(result, "no customer has a clean order, so there is no cohort.")
     echo_frame(result, fmt.value, out)

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from cxlab.cli._common import (
-    ConfigOpt, DataArg, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, err_console, handle_errors, load,
-    out_console,
+    ConfigOpt, CurrencyOpt, DataArg, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, err_console, handle_errors, load,
+    out_console, say,
 )
 
 sat_app = typer.Typer(
@@ -46,23 +46,29 @@ def fit(
     data: DataArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Model folder (LightGBM text models + JSON, no pickle).")] = Path("satisfaction-model"),
     holdout: Annotated[float, typer.Option(min=0.05, max=0.5, help="Share of customers held out for the evaluation.")] = 0.2,
-    seed: Annotated[int, typer.Option(help="Random seed of the split and the model.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed of the split and the model.")] = 0,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
+    currency: CurrencyOpt = None,
 ) -> None:
     """Fit P(satisfied) per survey scale, calibrated on held-out folds; write OUT/evaluation.json."""
     from cxlab import satisfaction
 
-    ds = load(data, engine, config)
-    with err_console.status("fitting satisfaction models"):
+    ds = load(
+        data, engine, config, currency=currency, command="satisfaction fit",
+        needs={"surveys": "the survey invitations and answers it learns from"},
+    )
+    from cxlab._fs import staged_dir
+
+    # OUT is written whole: a failed or interrupted fit leaves the previous model as it was
+    with err_console.status("fitting satisfaction models"), staged_dir(out) as stage:
         evaluation = satisfaction.fit(
-            ds.tables, out, reporting_currency=ds.reporting_currency, holdout=holdout, random_state=seed
+            ds.tables, stage, reporting_currency=ds.reporting_currency, holdout=holdout, random_state=seed
         )
     for scale, e in evaluation["scales"].items():
-        err_console.print(
+        say(
             f"{scale}: AUC {e['auc']:.3f}, log-loss {e['log_loss']:.3f}, Brier {e['brier']:.3f}, "
-            f"ECE {e['ece']:.3f} on {e['n_test']:,} held-out answers",
-            highlight=False,
+            f"ECE {e['ece']:.3f} on {e['n_test']:,} held-out answers"
         )
     out_console.print(str(out / "evaluation.json"))
 
@@ -75,17 +81,21 @@ def estimate(
     by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Segment column (e.g. marketplace); repeat for several.")] = None,
     target: Annotated[Target, typer.Option(help="Population: all invited, or all orders in the data.")] = Target.invited,
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-fitting folds of aipw.")] = 5,
-    seed: Annotated[int, typer.Option(help="Random seed of the folds and learners.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed of the folds and learners.")] = 0,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
     balance: Annotated[Path | None, typer.Option(dir_okay=False, help="Write covariate balance (standardized mean differences before and after weighting) to FILE (.csv, .json or .parquet).")] = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
+    currency: CurrencyOpt = None,
 ) -> None:
     """Population CSAT (share in [0, 1]) and NPS ([-100, 100]) with 95% intervals, per segment."""
     from cxlab import satisfaction
 
-    ds = load(data, engine, config)
+    ds = load(
+        data, engine, config, currency=currency, command="satisfaction estimate",
+        needs={"surveys": "the survey invitations and answers it estimates from"},
+    )
     result = satisfaction.estimate(
         ds.tables,
         method=method.value,
@@ -101,10 +111,9 @@ def estimate(
         suffix = balance.suffix.lstrip(".")
         echo_frame(smd, suffix if suffix in ("csv", "json", "parquet") else "csv", balance)
         for scale, part in smd.groupby("scale"):
-            err_console.print(
+            say(
                 f"{scale}: largest |standardized mean difference| {part['smd_before'].abs().max():.3f} "
-                f"before weighting, {part['smd_after'].abs().max():.3f} after",
-                highlight=False,
+                f"before weighting, {part['smd_after'].abs().max():.3f} after"
             )
     columns = [*(by or ()), *(c for c in ESTIMATE_COLUMNS if c in result.columns)]
     echo_frame(result[columns], fmt.value, out)

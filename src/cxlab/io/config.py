@@ -26,6 +26,8 @@ editing them::
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cxlab.exceptions import InputDataError
-from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, TABLES, Marketplace
+from cxlab.schema import MARKETPLACES, SCALES, TABLES, Marketplace, check_currency_code
 
 
 class CsvOptions(BaseModel):
@@ -58,6 +60,19 @@ class CsvOptions(BaseModel):
         return value
 
 
+def _check_zone(value: str | None) -> str | None:
+    """An IANA time zone name, checked now (not when the engine first meets it)."""
+    if value is None:
+        return value
+    if not isinstance(value, str) or not value.strip() or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", value):
+        raise ValueError(f"{value!r} is not an IANA time zone name such as Europe/London")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as err:
+        raise ValueError(f"{value!r} is not a known IANA time zone (e.g. Europe/London, America/New_York)") from err
+    return value
+
+
 class TableConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +88,8 @@ class TableConfig(BaseModel):
         "(summed into one order) instead of duplicates",
     )
 
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
+
     def format_for(self, column: str) -> str | None:
         if isinstance(self.timestamp_format, dict):
             return self.timestamp_format.get(column)
@@ -86,6 +103,9 @@ class MarketplaceConfig(BaseModel):
     currency: str
     continent: str = "unknown"
 
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
+    _code = field_validator("currency")(classmethod(lambda cls, v: check_currency_code(v)))
+
 
 class DataConfig(BaseModel):
     """How to find and read a dataset. All fields are optional."""
@@ -93,10 +113,11 @@ class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: Path | None = None
-    reporting_currency: str = DEFAULT_REPORTING_CURRENCY
+    #: None: resolved from the data (the one currency the orders hold, or the fx base).
+    reporting_currency: str | None = None
     marketplaces: dict[str, MarketplaceConfig] = Field(default_factory=dict)
     tables: dict[str, TableConfig] = Field(default_factory=dict)
-    default_scale: str = "csat5"
+    default_scale: str = Field("csat5", description="scale of surveys without a scale column")
 
     @field_validator("tables")
     @classmethod
@@ -118,6 +139,17 @@ class DataConfig(BaseModel):
                     )
         return value
 
+    _code = field_validator("reporting_currency")(
+        classmethod(lambda cls, v: None if v is None else check_currency_code(v))
+    )
+
+    @field_validator("default_scale")
+    @classmethod
+    def _scale(cls, value: str) -> str:
+        if value not in SCALES:
+            raise ValueError(f"default_scale must be one of {', '.join(SCALES)}; got {value!r}")
+        return value
+
     def table(self, name: str) -> TableConfig:
         return self.tables.get(name) or TableConfig()
 
@@ -132,8 +164,9 @@ def load_config(path: Path) -> DataConfig:
     """Read the ``data:`` section of a project file (or a file that is only that)."""
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
-        raise InputDataError(f"{path}: cannot read the project file: {err}") from err
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        reason = " ".join(str(err).split())
+        raise InputDataError(f"{path}: cannot read the project file: {reason}") from err
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

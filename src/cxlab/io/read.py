@@ -27,10 +27,24 @@ def find_table(root: Path | None, name: str, table: TableConfig) -> Path | None:
         return table.path
     if root is None:
         return None
-    for candidate in (root / name, *(root / f"{name}{s}" for s in _SUFFIXES)):
-        if candidate.exists():
-            return candidate
-    return None
+    found = [c for c in (root / name, *(root / f"{name}{s}" for s in _SUFFIXES)) if c.exists()]
+    if len(found) > 1:
+        raise InputDataError(
+            f"{root}: table '{name}' is given twice ({', '.join(p.name for p in found)}); "
+            "keep one of them, or name the one to use in data.tables."
+            f"{name}.path of the project file."
+        )
+    return found[0] if found else None
+
+
+def _check_unique_names(path: Path, names: list[str]) -> None:
+    seen: set[str] = set()
+    twice = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if twice:
+        raise InputDataError(
+            f"{path}: column name {', '.join(map(repr, twice[:5]))} occurs more than once in the header; "
+            "rename the copies so that each column has its own name."
+        )
 
 
 def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
@@ -66,11 +80,19 @@ def read_csv(path: Path, engine: Engine, table: TableConfig) -> nw.LazyFrame:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    if path.is_dir():
+        raise InputDataError(f"{path}: is a folder; a .csv table is one file (a folder holds Parquet parts).")
     data = path.read_bytes()
     if path.suffix == ".gz":
         import gzip
+        import zlib
 
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise InputDataError(f"{path}: cannot decompress as gzip ({err}).") from err
+    if data.startswith(b"PAR1"):
+        raise InputDataError(f"{path}: this is a Parquet file with a CSV name; rename it to .parquet.")
     if not data.strip():
         raise InputDataError(
             f"{path}: file is empty; a table needs at least a header row with its columns."
@@ -79,6 +101,7 @@ def read_csv(path: Path, engine: Engine, table: TableConfig) -> nw.LazyFrame:
     delimiter = table.csv.delimiter or ("\t" if path.suffix == ".tsv" else _sniff_delimiter(path, text))
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
     names = [h.strip() for h in header]
+    _check_unique_names(path, names)
     try:
         arrow = pacsv.read_csv(
             io.BytesIO(text.encode("utf-8")),
@@ -99,20 +122,38 @@ def read_csv(path: Path, engine: Engine, table: TableConfig) -> nw.LazyFrame:
     return engine.from_arrow(arrow)
 
 
+def _looks_like_text(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(512)
+    return bool(head) and b"\0" not in head and not head.startswith(b"PAR1")
+
+
 def read_table(path: Path, engine: Engine, table: TableConfig) -> nw.LazyFrame:
     """Read one table from a Parquet file, a folder of parts, or a CSV file."""
     name = path.name.lower()
     if path.is_dir() or name.endswith(".parquet"):
         if path.is_file() and path.stat().st_size == 0:
             raise InputDataError(f"{path}: file is empty; expected a Parquet file.")
+        if path.is_dir() and not any(path.rglob("*.parquet")):
+            raise InputDataError(
+                f"{path}: folder holds no .parquet parts; a table folder holds the Parquet parts of one table."
+            )
         try:
+            import pyarrow.parquet as pq
+
+            first = path if path.is_file() else min(path.rglob("*.parquet"))
+            _check_unique_names(path, list(pq.read_schema(first).names))
             lf = engine.read_parquet(path)
             lf.collect_schema()
         except InputDataError:
             raise
         except Exception as err:  # engines raise their own error types here
+            reason = " ".join(str(err).split())[:300]
+            hint = " It looks like a CSV file: name it .csv." if _looks_like_text(path) else ""
             raise InputDataError(
-                f"{path}: cannot read as Parquet ({type(err).__name__}: {err})."
+                f"{path}: cannot read as Parquet ({type(err).__name__}: {reason}).{hint}"
             ) from err
         return lf
     if name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):

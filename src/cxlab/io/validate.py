@@ -24,6 +24,7 @@ import narwhals as nw
 from cxlab.engine import Engine, coerce
 from cxlab.exceptions import InputDataError
 from cxlab.io.config import DataConfig, TableConfig
+from cxlab.io.currency import CurrencyChoice, resolve_reporting_currency
 from cxlab.io.read import find_table, read_table
 from cxlab.schema import MIN_TIMESTAMP, SCALES, TABLE_ORDER, TABLES, Marketplace, Table
 
@@ -36,6 +37,7 @@ REASON = "reject_reason"
 REASONS: dict[str, str] = {
     "unparseable": "a value could not be read as the column's type (unparseable:COLUMN)",
     "null_key": "a key or required column is null (null_key:COLUMN)",
+    "non_finite": "a number is NaN or infinite (non_finite:COLUMN)",
     "duplicate_key": "the key value occurs on more than one row; all of them are set aside",
     "inconsistent_order_lines": "with combine_lines: lines of one order_id name different customers",
     "rejected_sibling_line": "with combine_lines: another line of the same order was rejected",
@@ -50,7 +52,7 @@ REASONS: dict[str, str] = {
     "unknown_marketplace": "customers.marketplace is not a configured marketplace",
     "orphan_customer_id": "customer_id has no clean row in customers",
     "orphan_order_id": "order_id is set but has no clean row in orders",
-    "unknown_currency": "orders.currency has no rate in fx and is not the reporting currency",
+    "unknown_currency": "there is an fx table, it has no rate for orders.currency, and that is not the reporting currency",
 }
 
 
@@ -63,6 +65,10 @@ class TableReport:
     reasons: dict[str, int] = field(default_factory=dict)
     #: With ``combine_lines``: the clean lines make this many orders.
     orders_from_lines: int | None = None
+
+    def top_reasons(self, k: int = 3) -> str:
+        top = sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return ", ".join(f"{r} {n:,}" for r, n in top) or "none"
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -85,9 +91,29 @@ class ValidationReport:
     def rows_rejected(self) -> int:
         return sum(t.rows_rejected for t in self.tables.values())
 
+    def warnings(self) -> list[str]:
+        """One line per table of which more than half of the rows were set aside."""
+        return [
+            f"{name}: {t.rows_rejected:,} of {t.rows_in:,} rows ({t.rows_rejected / t.rows_in:.0%}) were "
+            f"set aside; top reasons: {t.top_reasons()}."
+            for name, t in self.tables.items()
+            if t.rows_in and 0.5 < t.rows_rejected / t.rows_in < 1
+        ]
+
+    def check_usable(self) -> None:
+        """Raise :class:`InputDataError` when every row of a table was set aside."""
+        for name, t in self.tables.items():
+            if t.rows_in and t.rows_clean == 0:
+                raise InputDataError(
+                    f"{t.source}: all {t.rows_in:,} rows of table '{name}' were set aside, so nothing is "
+                    f"left to compute on; top reasons: {t.top_reasons()}. See 'cxlab validate DATA --out "
+                    "DIR' for the rows and docs/data.md for the reasons."
+                )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "tables": {name: t.to_dict() for name, t in self.tables.items()},
+            "absent": [name for name in TABLE_ORDER if name not in self.tables],
             "rows_rejected": self.rows_rejected,
             "reasons": REASONS,
         }
@@ -195,6 +221,8 @@ def _null_key_checks(table: Table, present: list[str]) -> list[tuple[nw.Expr, nw
             continue
         unparsed = ~nw.col(RAW + c.name).is_null() & nw.col(c.name).is_null()
         checks.append((unparsed, nw.lit(f"unparseable:{c.name}")))
+        if c.type == "float":  # NaN and inf would make every sum NaN or inf
+            checks.append((~nw.col(c.name).is_finite(), nw.lit(f"non_finite:{c.name}")))
     for c in table.columns:
         if c.required and c.name in present:
             checks.append((nw.col(c.name).is_null(), nw.lit(f"null_key:{c.name}")))
@@ -244,11 +272,14 @@ def _table_checks(name: str, present: list[str], ctx: _Context) -> list[tuple[nw
 class _Context:
     engine: Engine
     marketplaces: dict[str, Marketplace]
-    reporting_currency: str
+    reporting_currency: str | None
+    currency_source: str
     now: dt.datetime
     default_scale: str
     clean: dict[str, nw.LazyFrame] = field(default_factory=dict)
-    fx_currencies: list[str] = field(default_factory=list)
+    #: The clean fx table as currency -> rate; None when there is no fx table.
+    fx_rates: dict[str, float] | None = None
+    currency: CurrencyChoice | None = None
 
 
 def _with_parents(lf: nw.LazyFrame, name: str, table: Table, present: list[str], ctx: _Context) -> tuple[nw.LazyFrame, list[tuple[nw.Expr, nw.Expr]]]:
@@ -287,6 +318,25 @@ def _fill_currency(lf: nw.LazyFrame, present: list[str], ctx: _Context) -> nw.La
     return lf.with_columns(currency.str.to_uppercase().alias("currency"))
 
 
+def _currency_check(lf: nw.LazyFrame, reason: Any, ctx: _Context) -> Any:
+    """Resolve the reporting currency on the otherwise valid orders; add ``unknown_currency``."""
+    counts = (
+        lf.with_columns(reason.alias(REASON))
+        .filter(nw.col(REASON).is_null() & ~nw.col("currency").is_null())
+        .group_by("currency")
+        .agg(nw.len().alias("n"))
+        .collect()
+        .to_pandas()
+    )
+    found = {str(c): int(n) for c, n in zip(counts["currency"], counts["n"], strict=True)}
+    ctx.currency = resolve_reporting_currency(ctx.reporting_currency, ctx.currency_source, found, ctx.fx_rates)
+    if ctx.fx_rates is None:
+        return reason
+    known = sorted({*ctx.fx_rates, ctx.currency.code})
+    unknown = ~nw.col("currency").is_in(known) | nw.col("currency").is_null()
+    return nw.when(reason.is_null() & unknown).then(nw.lit("unknown_currency")).otherwise(reason)
+
+
 def validate_table(
     name: str, lf: nw.LazyFrame, path: Path, config: TableConfig, ctx: _Context
 ) -> ValidatedTable:
@@ -295,8 +345,8 @@ def validate_table(
     lf = _recode(_rename(lf, path, table, config), config)
     lf, present = _type(lf, path, table, config)
     if name == "surveys" and "scale" not in present:
-        # the raw copy too: every present column has one (the unparseable check reads it)
-        lf = lf.with_columns(nw.lit(ctx.default_scale).alias("scale"), nw.lit(ctx.default_scale).alias(RAW + "scale"))
+        scale = nw.lit(ctx.default_scale, nw.String)  # documented default: csat5
+        lf = lf.with_columns(scale.alias("scale"), scale.alias(RAW + "scale"))
         present.append("scale")
     checks = _null_key_checks(table, present)
     lines = name == "orders" and config.combine_lines
@@ -313,14 +363,14 @@ def validate_table(
     checks += parent_checks
     if name == "orders":
         lf = _fill_currency(lf, present, ctx)
-        known = sorted({*ctx.fx_currencies, ctx.reporting_currency})
-        checks.append((~nw.col("currency").is_in(known), nw.lit("unknown_currency")))
         if "currency" not in present:
             present.append("currency")
     reason: Any = nw.lit(None, nw.String)
     for condition, label in reversed(checks):
         # a null comparison (a missing optional value) is not a problem
         reason = nw.when(condition.fill_null(False)).then(label).otherwise(reason)
+    if name == "orders":
+        reason = _currency_check(lf, reason, ctx)
     lf = lf.with_columns(reason.alias(REASON))
     if lines:  # an order is clean only when every one of its lines is
         bad = (~nw.col(REASON).is_null()).cast(nw.Int32).max().over("order_id") > 0
@@ -339,6 +389,11 @@ def validate_table(
     counts = lf.group_by(REASON).agg(nw.len().alias("n")).collect().to_pandas()
     reasons = {str(r): int(n) for r, n in zip(counts[REASON], counts["n"], strict=True) if r is not None and r == r}
     rows_in = int(counts["n"].sum())
+    if rows_in == 0 and table.required:
+        raise InputDataError(
+            f"{path}: table '{name}' has no rows; it is required and needs at least one. "
+            "Check that the export is complete (a header alone is not a table)."
+        )
     n_rejected = sum(reasons.values())
     report = TableReport(str(path), rows_in, rows_in - n_rejected, n_rejected, reasons)
     if lines:
@@ -369,8 +424,16 @@ def validate_tables(
     *,
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, ValidatedTable]:
-    """Find, read and validate every table of a dataset, parents first."""
+    reporting_currency: str | None = None,
+) -> tuple[dict[str, ValidatedTable], CurrencyChoice]:
+    """Find, read and validate every table of a dataset, parents first.
+
+    ``reporting_currency`` (the caller's ``--currency``) wins over the project
+    file's; without either, it is resolved from the data (see
+    :mod:`cxlab.io.currency`). Returns the tables and the currency chosen;
+    when fx rates were given in another base, the clean fx table is rebased so
+    that the reporting currency has rate 1.
+    """
     if root is not None and not root.exists():
         raise InputDataError(f"{root}: dataset folder does not exist.")
     if root is not None and root.is_file():
@@ -380,7 +443,8 @@ def validate_tables(
     ctx = _Context(
         engine=engine,
         marketplaces=config.resolved_marketplaces(),
-        reporting_currency=config.reporting_currency.upper(),
+        reporting_currency=(reporting_currency or config.reporting_currency or None),
+        currency_source="--currency" if reporting_currency else "data.reporting_currency in the project file",
         now=now or dt.datetime.now(dt.UTC).replace(tzinfo=None),
         default_scale=config.default_scale,
     )
@@ -404,7 +468,13 @@ def validate_tables(
         out[name] = result
         ctx.clean[name] = result.clean
         if name == "fx":
-            fx = result.clean.select(nw.col("currency").str.to_uppercase()).collect().to_pandas()
-            ctx.fx_currencies = fx["currency"].tolist()
+            result.clean = result.clean.with_columns(nw.col("currency").str.to_uppercase())
+            ctx.clean[name] = result.clean
+            fx = result.clean.select("currency", "rate").collect().to_pandas()
+            ctx.fx_rates = {str(c): float(r) for c, r in zip(fx["currency"], fx["rate"], strict=True)}
         log.info("%s: %d rows, %d rejected", name, result.report.rows_in, result.report.rows_rejected)
-    return out
+    choice = ctx.currency or CurrencyChoice(ctx.reporting_currency or "EUR")
+    if "fx" in out and choice.rebase != 1.0:
+        fx_table = out["fx"]
+        fx_table.clean = engine.materialize(fx_table.clean.with_columns(nw.col("rate") / nw.lit(choice.rebase)))
+    return out, choice

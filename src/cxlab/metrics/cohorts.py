@@ -70,7 +70,11 @@ def compute_cohorts(
         )
     for table in ("customers", "orders") + (("events",) if activity != "orders" else ()):
         if table not in tables:
-            raise InputDataError(f"cohorts with activity={activity!r} need table '{table}'.")
+            raise InputDataError(
+                f"cohorts with activity={activity!r} need the '{table}' table "
+                f"({'to count activity' if table == 'events' else 'to find first orders'}), "
+                "which the dataset does not have."
+            )
     columns = {t: tuple(lf.collect_schema().names()) for t, lf in tables.items()}
     by = (by,) if isinstance(by, str) else tuple(dict.fromkeys(by))
     valid = sorted({"marketplace", *columns["customers"]} - {CUSTOMER, "signup_ts"})
@@ -86,10 +90,10 @@ def compute_cohorts(
     )
     orders = source_rows(ctx, ORDERS, [])
     first = orders.group_by(CUSTOMER, *by).agg(nw.col(PERIOD).min().alias(_COHORT))
-    # events are read only when the activity asks for them (a dataset may have none)
-    chosen = ([orders] if activity != "events" else []) + (
-        [source_rows(ctx, _EVENTS, [])] if activity != "orders" else [])
-    active = nw.concat([lf.select(CUSTOMER, PERIOD) for lf in chosen], how="vertical").unique()
+    parts = [orders] if activity != "events" else []
+    if activity != "orders":  # the events table is read only when it counts
+        parts.append(source_rows(ctx, _EVENTS, []))
+    active = nw.concat([lf.select(CUSTOMER, PERIOD) for lf in parts], how="vertical").unique()
     retained = (
         active.join(first, on=CUSTOMER)
         .filter(nw.col(PERIOD) >= nw.col(_COHORT))

@@ -25,9 +25,9 @@ from cxlab.metrics.frames import (
     unit_frame,
 )
 from cxlab.metrics.periods import MONTH_OR_COARSER, PERIOD, Grain, as_date, check_grain
-from cxlab.metrics.spec import MetricSpec, load_spec
+from cxlab.metrics.spec import MetricSpec, check_specs, load_spec
 from cxlab.metrics.stats import ratio_interval, total_interval, wilson_interval
-from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, Marketplace
+from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, TABLE_PURPOSE, Marketplace
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _unavailable(
         needed.setdefault(metric.columns[0].source.table, set()).add(metric.distinct_column)
     for table, cols in needed.items():
         if table not in columns:
-            return f"it needs table '{table}', which the dataset does not have"
+            return f"it needs table '{table}' ({TABLE_PURPOSE[table]}), which the dataset does not have"
         missing = sorted(set(cols) - set(columns[table]))
         if missing:
             return f"it needs column(s) {', '.join(missing)} of table '{table}'"
@@ -192,6 +192,9 @@ def compute_metrics(
     columns = {t: tuple(lf.collect_schema().names()) for t, lf in tables.items()}
     by = _check_by(by, columns)
     chosen = _select(metrics, catalog, columns, by, grain)
+    if spec is not None:
+        specs = load_spec(spec) if isinstance(spec, (str, Path)) else list(spec)
+        check_specs([s for s in specs if s.name in {m.name for m in chosen}], tables)
     ctx = make_context(
         tables, columns, by=by, grain=grain,
         since=as_date(since, "since"), until=as_date(until, "until"),

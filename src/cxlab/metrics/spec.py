@@ -174,8 +174,64 @@ class MetricSpec(BaseModel):
 def _literal(value: Any, table: str, column: str) -> Any:
     spec = TABLES[table].column(column)
     if spec is not None and spec.type == "timestamp" and isinstance(value, str):
-        return dt.datetime.fromisoformat(value)
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError as err:
+            raise InputDataError(
+                f"{table}.{column}: {value!r} is not an ISO timestamp such as 2024-01-31 or 2024-01-31T12:00."
+            ) from err
     return value
+
+
+def _fits(value: Any, dtype: Any) -> str | None:
+    """Why ``value`` cannot be compared with a column of ``dtype``, or None."""
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if v is None:
+            continue
+        if dtype == nw.Boolean:
+            if not isinstance(v, bool):
+                return f"{v!r} is not true or false"
+        elif dtype.is_numeric():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return f"{v!r} is not a number"
+        elif dtype in (nw.Datetime, nw.Date) or isinstance(dtype, (nw.Datetime, nw.Date)):
+            if isinstance(v, str):
+                try:
+                    dt.datetime.fromisoformat(v)
+                except ValueError:
+                    return f"{v!r} is not an ISO timestamp such as 2024-01-31"
+            elif not isinstance(v, (dt.date, dt.datetime)):
+                return f"{v!r} is not a timestamp"
+        elif dtype == nw.String and not isinstance(v, str):
+            return f"{v!r} is not text (quote it in the YAML)"
+    return None
+
+
+def check_specs(specs: Sequence[MetricSpec], tables: Any) -> None:
+    """Check every condition of ``specs`` against the columns it will run on.
+
+    Raises :class:`InputDataError` naming the metric and the key (e.g.
+    ``filters[0].value``) when a column is not in the table or a value cannot
+    be compared with the column's type.
+    """
+    for spec in specs:
+        if spec.table not in tables:
+            continue
+        schema = tables[spec.table].collect_schema()
+        named = [(f"{key}[{i}]", c) for key in ("filters", "success") for i, c in enumerate(getattr(spec, key))]
+        for key, cond in named:
+            if cond.column not in schema:
+                raise InputDataError(
+                    f"metric {spec.name!r}: {key}.column: {cond.column!r} is not a column of {spec.table}; "
+                    f"its columns are {', '.join(c for c in schema if not c.startswith('_'))}."
+                )
+            why = None if cond.op in ("is_null", "not_null") else _fits(cond.value, schema[cond.column])
+            if why:
+                raise InputDataError(
+                    f"metric {spec.name!r}: {key}.value: {why}, so it cannot be compared with "
+                    f"{spec.table}.{cond.column} ({schema[cond.column]})."
+                )
 
 
 def _condition(cond: Condition, table: str) -> nw.Expr:
@@ -245,6 +301,6 @@ def load_spec(path: str | Path) -> list[MetricSpec]:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
-        raise InputDataError(f"{path}: cannot read metric spec: {err}") from err
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise InputDataError(f"{path}: cannot read metric spec: {' '.join(str(err).split())}") from err
     return parse_spec(data, origin=str(path))
