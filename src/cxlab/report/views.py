@@ -83,9 +83,10 @@ def satisfaction_by_market(run: RunData, scale: str = "csat5") -> View | None:
             shown = fmt.points(abs(diff)).lstrip("+") if unit == "pct" else f"{abs(diff):.1f} points"
             direction = "overstates" if diff > 0 else "understates"
             best = wide[CORRECTED].idxmax()
-            takeaway = (f"{best} has {most} {name} ({_fmt(unit, wide[CORRECTED][best], run.currency)}); "
-                        f"the survey alone {direction} {where} by {shown}, because the customers who answer "
-                        "are not like those who stay silent.")
+            lead = (f"{best} has {most} {name} ({_fmt(unit, wide[CORRECTED][best], run.currency)})"
+                    if len(wide) > 1 else f"{name.capitalize()} in {best}: {_fmt(unit, wide[CORRECTED][best], run.currency)}")
+            takeaway = (f"{lead}; the survey alone {direction} {where} by {shown}, because the customers who "
+                        "answer are not like those who stay silent.")
         else:
             takeaway = f"Share of {name} per marketplace."
         return View(f"satisfaction_{scale}", f"{fmt.label(scale)} by marketplace", takeaway, "bars", data, unit,
@@ -139,7 +140,13 @@ def metric_trend(run: RunData, metric: str) -> View | None:
         else:
             moved = f"{verb} from {_fmt(unit, before, run.currency)} to {_fmt(unit, after, run.currency)} a {grain}"
         takeaway = (f"{fmt.label(metric)} {moved} between the first {words} and the last "
-                    f"({pd.Timestamp(periods[0]):%b %Y} to {pd.Timestamp(periods[-1]):%b %Y}, all marketplaces).")
+                    f"({pd.Timestamp(periods[0]):%b %Y} to {pd.Timestamp(periods[-1]):%b %Y}, all marketplaces)")
+        per_period = data.groupby("x")["y"].sum()
+        peak_at = per_period.idxmax()
+        if unit not in ("pct", "score") and per_period[peak_at] > 1.25 * max(before, after):
+            takeaway += (f", after a peak of {_fmt(unit, float(per_period[peak_at]), run.currency)} in "
+                         f"{pd.Timestamp(peak_at):%B %Y}")
+        takeaway += "."
     else:
         takeaway = f"{fmt.label(metric)} per marketplace."
     data = data.drop(columns="w")
