@@ -33,7 +33,7 @@ _CHILD = """
 import sys
 from pathlib import Path
 from cxlab.synth import generate
-s = generate(customers=int(sys.argv[1]), seed=int(sys.argv[2]), out=Path(sys.argv[3]),
+s = generate(customers=int(sys.argv[1]), random_state=int(sys.argv[2]), out=Path(sys.argv[3]),
              chunk_size=int(sys.argv[4]))
 print(sum(s.rows.values()))
 """

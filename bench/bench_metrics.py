@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not (data / "truth" / "summary.json").exists():
         t0 = time.perf_counter()
-        generate(customers=args.customers, seed=args.seed, out=data, overwrite=True)
+        generate(customers=args.customers, random_state=args.seed, out=data, overwrite=True)
         print(f"generated {args.customers:,} customers in {time.perf_counter() - t0:.1f} s",
               file=sys.stderr)
     contenders = [c for c in CONTENDERS

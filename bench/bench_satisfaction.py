@@ -35,8 +35,8 @@ import pandas as pd
 from cxlab.engine import get_engine
 from cxlab.features import invitation_features
 from cxlab.satisfaction import SatisfactionModel, estimate_population, expected_calibration_error
-from cxlab.satisfaction.drivers import top_features
-from cxlab.satisfaction.model import model_features
+from cxlab.satisfaction._drivers import top_features
+from cxlab.satisfaction._design import feature_columns
 from cxlab.synth import generate
 
 RESULTS = Path(__file__).parent / "results" / "satisfaction.json"
@@ -58,7 +58,7 @@ def part_mae(seeds: int, customers: int, tmp: Path) -> dict:
     rows = []
     for seed in range(seeds):
         folder = tmp / f"mae-{seed}"
-        generate(customers=customers, seed=seed, out=folder, overwrite=True)
+        generate(customers=customers, random_state=seed, out=folder, overwrite=True)
         truth = json.loads((folder / "truth" / "summary.json").read_text())["satisfaction"]["csat5"]
         frame = features_of(folder)
         frame = frame.drop(columns=["true_score", "p_satisfied", "response_probability"])
@@ -91,7 +91,7 @@ def part_coverage(frame: pd.DataFrame, reps: int) -> dict:
     truth = float((csat.true_score >= 4).mean())
     rng = np.random.default_rng(12345)
     covered, est = [], []
-    features = [c for c in model_features(csat) if c not in ("true_score", "response_probability")]
+    features = [c for c in feature_columns(csat) if c not in ("true_score", "response_probability")]
     for rep in range(reps):
         out = estimate_population(redraw(csat, rng), method="aipw", covariates=features,
                                   n_jobs=1, random_state=rep)
@@ -105,7 +105,7 @@ def part_coverage(frame: pd.DataFrame, reps: int) -> dict:
 def part_model(frame: pd.DataFrame, summary: dict) -> dict:
     from sklearn.metrics import roc_auc_score
 
-    features = [c for c in model_features(frame) if c not in ("true_score", "p_satisfied", "response_probability")]
+    features = [c for c in feature_columns(frame) if c not in ("true_score", "p_satisfied", "response_probability")]
     csat = frame[frame.scale == "csat5"]
     customers = csat.customer_id.unique()
     test_ids = set(customers[np.random.default_rng(0).random(len(customers)) < 0.3])
@@ -208,12 +208,12 @@ def main() -> int:
             results["mae"] = part_mae(3 if args.quick else 20, 20_000, tmp)
             print("mae", json.dumps(results["mae"], indent=1), flush=True)
         big = tmp / "big"
-        generate(customers=100_000, seed=2, out=big, overwrite=True)
+        generate(customers=100_000, random_state=2, out=big, overwrite=True)
         frame = features_of(big)
         summary = json.loads((big / "truth" / "summary.json").read_text())
         if "coverage" in parts:
             small = tmp / "coverage"
-            generate(customers=20_000, seed=99, out=small, overwrite=True)
+            generate(customers=20_000, random_state=99, out=small, overwrite=True)
             results["coverage"] = part_coverage(features_of(small), 10 if args.quick else 100)
             print("coverage", json.dumps(results["coverage"], indent=1), flush=True)
         if "model" in parts:

@@ -16,6 +16,12 @@ ColumnType = Literal["string", "timestamp", "float", "int", "bool"]
 #: Survey scales and their valid score range (inclusive).
 SCALES: dict[str, tuple[int, int]] = {"csat5": (1, 5), "nps11": (0, 10)}
 
+#: Score at or above which an answer is *satisfied* (csat5: 4-5) or a *promoter*
+#: (nps11: 9-10). The one definition every metric, model and generator uses.
+SATISFIED_AT: dict[str, int] = {"csat5": 4, "nps11": 9}
+#: Score at or below which an nps11 answer is a *detractor* (0-6; Reichheld 2003).
+DETRACTOR_AT = 6
+
 #: Earliest plausible timestamp; anything before is rejected as impossible.
 MIN_TIMESTAMP = "1990-01-01"
 

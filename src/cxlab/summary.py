@@ -9,6 +9,7 @@ import pandas as pd
 
 from cxlab.io import Dataset
 from cxlab.money import with_reporting_rate
+from cxlab.schema import SATISFIED_AT
 
 
 def amount_in_reporting_currency(ds: Dataset) -> nw.LazyFrame:
@@ -48,7 +49,7 @@ def dataset_summary(ds: Dataset) -> dict[str, Any]:
             surveys.with_columns(
                 answered.cast(nw.Float64).alias("__responded"),
                 nw.when(answered & (nw.col("scale") == "csat5"))
-                .then((nw.col("score") >= 4).cast(nw.Float64))
+                .then((nw.col("score") >= SATISFIED_AT["csat5"]).cast(nw.Float64))
                 .otherwise(nw.lit(None, nw.Float64))
                 .alias("__satisfied"),
             )

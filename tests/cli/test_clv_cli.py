@@ -31,7 +31,7 @@ def test_fit_on_cdnow_summary_reproduces_the_paper(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("clv") / "data"
-    generate(customers=3000, seed=11, out=out)
+    generate(customers=3000, random_state=11, out=out)
     return out
 
 

@@ -19,7 +19,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("m") / "data"
-    generate(customers=2000, seed=3, out=out)
+    generate(customers=2000, random_state=3, out=out)
     return out
 
 

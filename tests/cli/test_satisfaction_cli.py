@@ -19,7 +19,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sat") / "data"
-    generate(customers=4000, seed=5, out=out)
+    generate(customers=4000, random_state=5, out=out)
     return out
 
 

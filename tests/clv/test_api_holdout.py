@@ -114,8 +114,8 @@ def test_clv_sums_discounted_period_purchases(bgnbd: BetaGeo, ggamma: GammaGamma
     cum = [bgnbd.conditional_expected_purchases(x, t=i * step) for i in range(4)]
     expected = sum((cum[i] - cum[i - 1]) / 1.1**i for i in range(1, 4)) * ggamma.conditional_expected_spend(x)
     np.testing.assert_allclose(clv, expected, rtol=1e-12)
-    with pytest.raises(InputDataError, match="time_unit must be one of D, W, M; got 'Y'"):
-        customer_lifetime_value(bgnbd, ggamma, x, horizon=3, time_unit="Y")  # type: ignore[arg-type]
+    with pytest.raises(InputDataError, match="time_unit must be one of D, W, M, Y; got 'Q'"):
+        customer_lifetime_value(bgnbd, ggamma, x, horizon=3, time_unit="Q")  # type: ignore[arg-type]
 
 
 def test_fit_by_group(cdnow_orders: pd.DataFrame) -> None:

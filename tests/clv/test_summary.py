@@ -134,7 +134,7 @@ def test_errors_name_the_problem(cdnow_orders: pd.DataFrame) -> None:
         rfm_summary(cdnow_orders.rename(columns={"order_ts": "ts"}), observation_end="1998-06-30")
     with pytest.raises(InputDataError, match="must be on or before observation_end"):
         rfm_summary(cdnow_orders, observation_end="1997-06-30", calibration_end="1997-09-30")
-    with pytest.raises(InputDataError, match="time_unit must be one of W, D; got 'M'"):
+    with pytest.raises(InputDataError, match="time_unit must be one of D, W; got 'M'"):
         rfm_summary(cdnow_orders, observation_end="1998-06-30", time_unit="M")  # type: ignore[arg-type]
     with pytest.raises(InputDataError, match="observation_end must be a date"):
         rfm_summary(cdnow_orders, observation_end="not a date")

@@ -27,7 +27,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[pd.DataFra
     out = []
     for seed in SEEDS:
         folder = tmp_path_factory.mktemp(f"synth{seed}") / "data"
-        synth.generate(customers=30_000, seed=seed, out=folder)
+        synth.generate(customers=30_000, random_state=seed, out=folder)
         truth = pd.read_parquet(Path(folder) / "truth" / "customers.parquet")
         summary = json.loads((Path(folder) / "truth" / "summary.json").read_text())
         out.append((truth[truth["first_order_ts"].notna()], summary["bgnbd"]))

@@ -20,5 +20,5 @@ def generated_dir(tmp_path_factory: pytest.TempPathFactory):
     from cxlab.synth import generate
 
     out = tmp_path_factory.mktemp("synth") / "data"
-    generate(customers=2000, seed=3, out=out)
+    generate(customers=2000, random_state=3, out=out)
     return out

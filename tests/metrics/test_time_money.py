@@ -74,7 +74,7 @@ def test_revenue_converts_through_fx_and_falls_back_to_marketplace_currency() ->
     out = compute_metrics(_tables(orders, _customers("US", "JP"), fx), metrics=["revenue"], grain="all")
     assert out["value"].tolist() == pytest.approx([90.0 + 6.0 + 5.0])
     usd = compute_metrics(_tables(orders, _customers("US", "JP"), fx), metrics=["revenue"], grain="all",
-                          currency="USD", fx_currency="EUR")
+                          reporting_currency="USD", fx_currency="EUR")
     assert usd["value"].tolist() == pytest.approx([101.0 / 0.9])
 
 

@@ -16,7 +16,7 @@ from cxlab.synth import generate
 @pytest.fixture(scope="module")
 def data_and_reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
     out = tmp_path_factory.mktemp("sat-eq") / "data"
-    generate(customers=2000, seed=21, out=out)
+    generate(customers=2000, random_state=21, out=out)
     ds = load_dataset(out, engine="duckdb")
     return out, satisfaction.estimate(ds.tables, method="aipw", by=("marketplace",), folds=3)
 

@@ -116,7 +116,7 @@ def test_bad_fit_input(data: pd.DataFrame) -> None:
         SatisfactionModel(features=["delay_days"]).fit(data, np.full(len(data), 5.0))
     with pytest.raises(InputDataError, match="one csat5 score"):
         SatisfactionModel(features=["delay_days"]).fit(data, np.full(len(data), 7.0))
-    with pytest.raises(InputDataError, match="lacks feature"):
+    with pytest.raises(InputDataError, match=r"X \(the features the model was fit with\) must have column"):
         SatisfactionModel(features=["delay_days"], n_estimators=5, calibration_folds=0).fit(
             data, data.score).predict_proba(data.drop(columns="delay_days"))
 

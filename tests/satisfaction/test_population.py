@@ -180,7 +180,7 @@ def test_unknown_scale_method_target_and_columns() -> None:
         estimate_population(frame, method="mean")  # type: ignore[arg-type]
     with pytest.raises(InputDataError, match="target must be one of"):
         estimate_population(frame, target="all")  # type: ignore[arg-type]
-    with pytest.raises(InputDataError, match="no column"):
+    with pytest.raises(InputDataError, match="frame must have column"):
         estimate_population(frame, by=["marketplace"])
     with pytest.raises(InputDataError, match="learner must be one of"):
         estimate_population(frame, learner="xgboost")  # type: ignore[arg-type]

@@ -57,7 +57,7 @@ class Generated:
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     out = tmp_path_factory.mktemp("synth") / "data"
     summary = generate(
-        customers=N_CUSTOMERS, seed=SEED, out=out, chunk_size=10_000,
+        customers=N_CUSTOMERS, random_state=SEED, out=out, chunk_size=10_000,
         start=date(2024, 1, 1), end=date(2025, 12, 31),
     )
     return Generated(out, summary, {})

@@ -19,7 +19,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
-    kwargs = dict(customers=3_000, seed=5, chunk_size=1_000)
+    kwargs = dict(customers=3_000, random_state=5, chunk_size=1_000)
     generate(out=tmp_path / "a", **kwargs)
     generate(out=tmp_path / "b", **kwargs)
     a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
@@ -30,30 +30,30 @@ def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
 
 
 def test_another_seed_gives_other_data(tmp_path: Path) -> None:
-    generate(customers=500, seed=1, out=tmp_path / "a")
-    generate(customers=500, seed=2, out=tmp_path / "b")
+    generate(customers=500, random_state=1, out=tmp_path / "a")
+    generate(customers=500, random_state=2, out=tmp_path / "b")
     a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert a["orders/part-00000.parquet"] != b["orders/part-00000.parquet"]
 
 
 def test_progress_is_reported_per_chunk(tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
-    generate(customers=2_500, seed=1, out=tmp_path / "d", chunk_size=1_000,
+    generate(customers=2_500, random_state=1, out=tmp_path / "d", chunk_size=1_000,
              progress=lambda done, total: calls.append((done, total)))
     assert calls == [(1_000, 2_500), (2_000, 2_500), (2_500, 2_500)]
 
 
 def test_rerun_replaces_an_earlier_output_but_not_other_folders(tmp_path: Path) -> None:
     out = tmp_path / "d"
-    generate(customers=200, seed=1, out=out)
-    generate(customers=300, seed=1, out=out)  # an earlier output is replaced
+    generate(customers=200, random_state=1, out=out)
+    generate(customers=300, random_state=1, out=out)  # an earlier output is replaced
     assert json.loads((out / "truth" / "summary.json").read_text())["customers"] == 300
     other = tmp_path / "other"
     other.mkdir()
     (other / "keep.txt").write_text("x")
     with pytest.raises(InputDataError, match="not empty"):
-        generate(customers=200, seed=1, out=other)
-    generate(customers=200, seed=1, out=other, overwrite=True)
+        generate(customers=200, random_state=1, out=other)
+    generate(customers=200, random_state=1, out=other, overwrite=True)
     assert not (other / "keep.txt").exists()
 
 
@@ -62,7 +62,7 @@ def test_rerun_replaces_an_earlier_output_but_not_other_folders(tmp_path: Path) 
     [
         ({"customers": 0}, "customers"),
         ({"customers": 10, "chunk_size": 0}, "chunk_size"),
-        ({"customers": 10, "seed": -1}, "seed"),
+        ({"customers": 10, "random_state": -1}, "random_state"),
         ({"customers": 10, "marketplaces": ("DE", "XX")}, "unknown: XX"),
         ({"customers": 10, "marketplaces": ()}, "marketplaces"),
         ({"customers": 10, "end": date(2999, 1, 1)}, "days before today"),
@@ -71,7 +71,7 @@ def test_rerun_replaces_an_earlier_output_but_not_other_folders(tmp_path: Path) 
     ],
 )
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict, match: str) -> None:
-    kwargs.setdefault("seed", 1)
+    kwargs.setdefault("random_state", 1)
     with pytest.raises(InputDataError, match=match):
         generate(out=tmp_path / "d", **kwargs)
     assert not (tmp_path / "d").exists()

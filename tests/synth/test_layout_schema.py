@@ -82,4 +82,4 @@ def test_summary_json_has_the_promised_keys(generated: Generated) -> None:
     assert t["drivers"] == ["delay_days", "returned", "contacts"]
     assert set(t["true_ate_revenue_30d_eur"]) == {"email", "coupon_10", "free_shipping", "call"}
     assert t["campaign"]["randomized"] is True
-    assert t["seed"] == generated.summary.seed and t["start"] == "2024-01-01" and t["end"] == "2025-12-31"
+    assert t["random_state"] == generated.summary.random_state and t["start"] == "2024-01-01" and t["end"] == "2025-12-31"

@@ -34,7 +34,7 @@ def generate(
 
     from cxlab import synth
 
-    kwargs: dict = {"customers": customers, "seed": seed, "out": out}
+    kwargs: dict = {"customers": customers, "random_state": seed, "out": out}
     if start:
         kwargs["start"] = start.date()
     if end:

@@ -58,7 +58,7 @@ def metrics(
         by=tuple(by or ()),
         since=since.date() if since else None,
         until=until.date() if until else None,
-        currency=ds.reporting_currency,
+        reporting_currency=ds.reporting_currency,
         fx_currency=ds.reporting_currency,
         marketplaces=ds.marketplaces,
         spec=parsed_spec,

@@ -8,6 +8,7 @@ The purchase models fit on per-customer ``frequency, recency, T`` summaries
 
 from cxlab.clv.api import fit_from_orders, fit_from_summary, model_from_params, score, score_orders
 from cxlab.clv.bgnbd import BetaGeo
+from cxlab.clv.churn import ChurnResult, churn_features, churn_risk
 from cxlab.clv.gammagamma import GammaGamma
 from cxlab.clv.holdout import holdout_by_frequency, holdout_report, tracking_curve
 from cxlab.clv.paretonbd import ParetoNBD
@@ -16,8 +17,11 @@ from cxlab.clv.value import customer_lifetime_value
 
 __all__ = [
     "BetaGeo",
+    "ChurnResult",
     "GammaGamma",
     "ParetoNBD",
+    "churn_features",
+    "churn_risk",
     "customer_lifetime_value",
     "distinct_tuples",
     "fit_from_orders",

@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
+from cxlab._frames import as_eager, require_columns
 from cxlab.exceptions import ConvergenceError, InputDataError
 
 logger = logging.getLogger(__name__)
@@ -53,22 +54,11 @@ def frame_columns(X: Any, columns: Sequence[str], *, who: str) -> dict[str, Floa
         If ``X`` is not a dataframe, misses a column, or holds non-numeric or
         non-finite values.
     """
-    try:
-        frame = nw.from_native(X)
-    except TypeError as err:
-        raise InputDataError(
-            f"{who}: X must be a dataframe (pandas, Polars, DuckDB, PySpark) with columns "
-            f"{', '.join(columns)}; got {type(X).__name__}."
-        ) from err
-    if isinstance(frame, nw.LazyFrame):
-        frame = frame.collect()
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputDataError(
-            f"{who}: X must have columns {', '.join(columns)}; missing {', '.join(missing)} "
-            f"(found {', '.join(map(str, frame.columns[:10]))}). Rename the columns or build "
-            "the summary with cxlab.clv.rfm_summary."
-        )
+    frame = as_eager(X, name="X", who=who)
+    require_columns(
+        frame.columns, columns, who=who, name="X",
+        hint="Rename the columns or build the summary with cxlab.clv.rfm_summary.",
+    )
     out: dict[str, FloatArray] = {}
     for c in columns:
         try:

@@ -18,9 +18,11 @@ from cxlab.clv.bgnbd import BetaGeo
 from cxlab.clv.gammagamma import GammaGamma
 from cxlab.clv.holdout import holdout_report
 from cxlab.clv.paretonbd import ParetoNBD
-from cxlab.clv.summary import SummaryTimeUnit, collect_pandas, distinct_tuples, rfm_summary
-from cxlab.clv.value import customer_lifetime_value
+from cxlab._frames import as_frame, as_pandas, to_native_like
+from cxlab.clv.summary import SUMMARY_UNITS, SummaryTimeUnit, collect_pandas, distinct_tuples, rfm_summary
+from cxlab.clv.value import check_discount_rate, check_horizon, customer_lifetime_value
 from cxlab.exceptions import ConvergenceError, InputDataError
+from cxlab.timeunits import UNIT_DAYS, TimeUnit, check_time_unit
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +90,10 @@ def fit_from_summary(
 def _fit_purchase_and_spend(
     summary: Any, model: PurchaseModelName, time_unit: str
 ) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
-    tuples = distinct_tuples(summary)
+    tuples = collect_pandas(distinct_tuples(summary))
     purchase = _model_class(model)().fit(tuples, sample_weight=tuples["weight"])
     params = params_json(purchase, model, time_unit=time_unit)
-    frame = nw.from_native(summary)
+    frame = as_frame(summary, name="summary", who="fit_from_orders")
     spend_frame = frame.filter(nw.col("frequency") > 0).select("frequency", "monetary_value")
     try:
         # rows in a fixed order: engines return groups in any order, and the fit's sums must not depend on it
@@ -139,7 +141,7 @@ def fit_from_orders(
     """
     cols = {"customer_id_col": customer_id_col, "datetime_col": datetime_col, "day_col": day_col}
     if by is not None:
-        frame = nw.from_native(orders)
+        frame = as_frame(orders, name="orders", who="fit_from_orders")
         if by not in frame.collect_schema().names():
             raise InputDataError(f"fit_from_orders: by={by!r} is not a column of orders.")
         values = collect_pandas(frame.select(by).unique())[by].dropna().sort_values().tolist()
@@ -193,9 +195,10 @@ def score(
     params: dict[str, Any],
     *,
     horizon: int,
+    time_unit: TimeUnit | None = None,
     discount_rate: float = 0.0,
     spend: dict[str, Any] | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Per-customer ``customer_id, p_alive, expected_purchases, expected_spend, clv``.
 
     Parameters
@@ -206,24 +209,37 @@ def score(
     params : dict
         The purchase model's ``params.json`` dict.
     horizon : int
-        Number of periods of the model's time unit (``params["time_unit"]``,
-        weeks by default) to forecast.
+        Number of periods of ``time_unit`` to forecast (at most 100 years).
+    time_unit : {"D", "W", "M", "Y"}, optional
+        Unit of ``horizon`` and of ``discount_rate``; default the model's own
+        unit, recorded in ``params["time_unit"]`` (weeks unless fitted otherwise).
     discount_rate : float, default 0.0
-        Discount rate per period (see :func:`~cxlab.clv.customer_lifetime_value`).
+        Discount rate per period, in [0, 1) (see
+        :func:`~cxlab.clv.customer_lifetime_value`).
     spend : dict, optional
         The Gamma-Gamma ``params.json`` dict. Without it ``expected_spend`` is
         the customer's ``monetary_value`` (0 without repeats) and so is the CLV
         spend.
+
+    Returns
+    -------
+    dataframe
+        In the caller's kind (pandas for pandas, DuckDB and Spark input;
+        Polars for Polars; PyArrow for PyArrow).
     """
-    df = collect_pandas(summary)
+    df = as_pandas(summary, name="summary", who="score")
     purchase = model_from_params(params)
-    unit = str(params.get("time_unit", "W"))
+    model_unit = check_time_unit(str(params.get("time_unit", "W")), name="params time_unit", who="score")
+    unit = model_unit if time_unit is None else check_time_unit(time_unit, name="time_unit", who="score")
+    horizon = check_horizon(horizon, unit, who="score", minimum=1)
+    discount_rate = check_discount_rate(discount_rate, who="score")
     if "customer_id" in df.columns:
         out = pd.DataFrame({"customer_id": df["customer_id"]})
     else:
         out = pd.DataFrame(index=df.index)
     out["p_alive"] = purchase.probability_alive(df)
-    out["expected_purchases"] = purchase.conditional_expected_purchases(df, t=float(horizon))
+    step = UNIT_DAYS[unit] / UNIT_DAYS[model_unit]
+    out["expected_purchases"] = purchase.conditional_expected_purchases(df, t=horizon * step)
     if spend is not None:
         spend_model: Any = model_from_params(spend)
     else:
@@ -238,9 +254,9 @@ def score(
         horizon=horizon,
         discount_rate=discount_rate,
         time_unit=unit,  # type: ignore[arg-type]
-        model_time_unit=unit,  # type: ignore[arg-type]
+        model_time_unit=model_unit,  # type: ignore[arg-type]
     )
-    return out.reset_index(drop=True)
+    return to_native_like(out.reset_index(drop=True), summary)
 
 
 class _ObservedSpend:
@@ -256,6 +272,7 @@ def score_orders(
     *,
     observation_end: Any,
     horizon: int,
+    time_unit: TimeUnit | None = None,
     discount_rate: float = 0.0,
     spend: dict[str, Any] | None = None,
     customer_id_col: str = "customer_id",
@@ -263,10 +280,17 @@ def score_orders(
     monetary_value_col: str | None = "amount",
     day_col: str | None = None,
 ) -> pd.DataFrame:
-    """:func:`score` from raw orders: summarize up to ``observation_end`` on the engine, then score."""
-    unit = str(params.get("time_unit", "W"))
-    if unit not in ("W", "D"):
-        raise InputDataError(f"score_orders: params time_unit must be W or D; got {unit!r}.")
+    """:func:`score` from raw orders: summarize up to ``observation_end`` on the engine, then score.
+
+    Returns a pandas frame (the orders' engine keeps the rows; the scores are
+    per customer).
+    """
+    unit = check_time_unit(
+        str(params.get("time_unit", "W")), name="params time_unit", who="score_orders", allowed=SUMMARY_UNITS
+    )
+    # the cheap checks before the engine summarizes the orders
+    check_horizon(horizon, unit if time_unit is None else time_unit, who="score", minimum=1)
+    check_discount_rate(discount_rate, who="score")
     summary = rfm_summary(
         orders,
         observation_end=observation_end,
@@ -276,4 +300,7 @@ def score_orders(
         monetary_value_col=monetary_value_col,
         day_col=day_col,
     )
-    return score(summary, params, horizon=horizon, discount_rate=discount_rate, spend=spend)
+    scored = score(
+        summary, params, horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, spend=spend
+    )
+    return collect_pandas(scored)

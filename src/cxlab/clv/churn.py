@@ -23,23 +23,27 @@ from sklearn.metrics import roc_auc_score
 
 from cxlab.clv.bgnbd import BetaGeo
 from cxlab.clv.summary import collect_pandas, date_to_day_number, day_number, rfm_summary
+from cxlab._checks import check_int
+from cxlab._frames import as_frame, native_like, require_columns
 from cxlab.exceptions import InputDataError
+from cxlab.timeunits import UNIT_DAYS
 
 logger = logging.getLogger(__name__)
 
 _EPOCH = dt.date(1970, 1, 1)
+#: Longest label or feature window, in days (ten years).
+MAX_WINDOW_DAYS = 3_660
 
 
 def _per_customer_counts(
     frame: Any, *, ts_col: str, customer_id_col: str, cutoff: int, window_days: int, prefix: str
 ) -> Any:
-    nf = nw.from_native(frame)
+    nf = as_frame(frame, name=prefix, who="churn_features")
     names = nf.collect_schema().names()
-    missing = [c for c in (customer_id_col, ts_col) if c not in names]
-    if missing:
-        raise InputDataError(
-            f"churn_features: {prefix} must have columns {customer_id_col}, {ts_col}; missing {', '.join(missing)}."
-        )
+    require_columns(
+        names, [customer_id_col, ts_col], who="churn_features", name=prefix,
+        hint="Pass the column names with customer_id_col and event_ts_col / contact_ts_col.",
+    )
     day = day_number(nw.col(ts_col))
     return (
         nf.select(nw.col(customer_id_col).alias("customer_id"), day.alias("_d"))
@@ -82,18 +86,18 @@ def churn_features(
     Returns
     -------
     dataframe
-        A native frame of the engine of ``orders``; customers who bought on or
+        A frame of the engine of ``orders``, wrapped as ``orders`` was (native
+        in, native out; Narwhals in, Narwhals out); customers who bought on or
         before ``cutoff`` only.
     """
     c = date_to_day_number(cutoff, name="cutoff")
-    nf = nw.from_native(orders)
+    nf = as_frame(orders, name="orders", who="churn_features")
+    window_days = check_int(window_days, name="window_days", who="churn_features", low=1, high=MAX_WINDOW_DAYS)
     names = nf.collect_schema().names()
-    missing = [k for k in (customer_id_col, datetime_col, monetary_value_col) if k not in names]
-    if missing:
-        raise InputDataError(
-            f"churn_features: orders must have {customer_id_col}, {datetime_col}, {monetary_value_col}; "
-            f"missing {', '.join(missing)}."
-        )
+    require_columns(
+        names, [customer_id_col, datetime_col, monetary_value_col], who="churn_features", name="orders",
+        hint="Pass the column names with customer_id_col, datetime_col and monetary_value_col.",
+    )
     late = "promised_ts" in names and "delivered_ts" in names
     cols = [
         nw.col(customer_id_col).alias("customer_id"),
@@ -139,7 +143,7 @@ def churn_features(
             nw.col(f"n_{prefix}").fill_null(0),
             nw.col(f"n_{prefix}_last_window").fill_null(0),
         )
-    return nw.to_native(feats)
+    return native_like(feats, orders)
 
 
 def _labels(orders: Any, *, start: int, end: int, customer_id_col: str, datetime_col: str) -> set[Any]:
@@ -220,8 +224,8 @@ def churn_risk(
     """
     from lightgbm import LGBMClassifier  # noqa: PLC0415 - heavy import, only here
 
-    if not isinstance(horizon_days, int) or horizon_days < 1:
-        raise InputDataError(f"churn_risk: horizon_days must be an integer >= 1; got {horizon_days!r}.")
+    horizon_days = check_int(horizon_days, name="horizon_days", who="churn_risk", low=1, high=MAX_WINDOW_DAYS)
+    as_frame(orders, name="orders", who="churn_risk")
     c = date_to_day_number(cutoff, name="cutoff")
     train_cut = c - horizon_days
     cols = {"customer_id_col": customer_id_col, "datetime_col": datetime_col}
@@ -256,7 +260,7 @@ def churn_risk(
     # construction), so it ranks one-time buyers as safest; the expected number of
     # purchases in the label window is the model's natural churn score and is
     # reported as well.
-    horizon = horizon_days / 7.0
+    horizon = horizon_days / UNIT_DAYS["W"]
     expected = pd.Series(bg.conditional_expected_purchases(summary, t=horizon), index=summary["customer_id"])
     test_expected = expected.reindex(test["customer_id"]).to_numpy()
     scores = pd.DataFrame(

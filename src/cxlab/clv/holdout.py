@@ -15,16 +15,18 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab._checks import check_int
+from cxlab._frames import as_pandas, require_columns
 from cxlab.clv._base import FloatArray
 from cxlab.clv.summary import (
+    SUMMARY_UNITS,
     SummaryTimeUnit,
-    _UNIT_DAYS,
     collect_pandas,
     daily_purchases,
     date_to_day_number,
     rfm_summary,
 )
-from cxlab.exceptions import InputDataError
+from cxlab.timeunits import UNIT_DAYS, check_time_unit
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -55,14 +57,13 @@ def holdout_by_frequency(model: _Model, summary: Any, *, max_frequency: int = 7)
         ``{"actual_total", "predicted_total", "by_frequency": [{"frequency",
         "label", "n", "actual_mean", "predicted_mean"}, ...]}``.
     """
-    df = collect_pandas(summary)
+    df = as_pandas(summary, name="summary", who="holdout_by_frequency")
+    max_frequency = check_int(max_frequency, name="max_frequency", who="holdout_by_frequency", low=1, high=1_000)
     needed = ["frequency", "recency", "T", "frequency_holdout", "duration_holdout"]
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise InputDataError(
-            f"holdout_by_frequency: summary must have columns {', '.join(needed)}; missing "
-            f"{', '.join(missing)}. Build it with rfm_summary(..., calibration_end=...)."
-        )
+    require_columns(
+        df.columns, needed, who="holdout_by_frequency", name="summary",
+        hint="Build it with rfm_summary(..., calibration_end=...).",
+    )
     predicted = np.asarray(
         model.conditional_expected_purchases(df, t=df["duration_holdout"].to_numpy(np.float64)), dtype=np.float64
     )
@@ -112,7 +113,7 @@ def tracking_curve(
         ``{"week", "end_date", "period" ("calibration" or "holdout"),
         "actual_cumulative", "predicted_cumulative"}`` per week.
     """
-    unit = _UNIT_DAYS[time_unit]
+    unit = UNIT_DAYS[check_time_unit(time_unit, name="time_unit", who="tracking_curve", allowed=SUMMARY_UNITS)]
     obs = date_to_day_number(observation_end, name="observation_end")
     cal = date_to_day_number(calibration_end, name="calibration_end")
     daily = daily_purchases(

@@ -14,10 +14,13 @@ from typing import Any, Literal
 import narwhals as nw
 import pandas as pd
 
+from cxlab._frames import as_frame, as_pandas, native_like, require_columns, to_native_like
 from cxlab.exceptions import InputDataError
+from cxlab.timeunits import UNIT_DAYS, check_time_unit
 
 SummaryTimeUnit = Literal["D", "W"]
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
+#: Time units a summary can count in (whole days or weeks).
+SUMMARY_UNITS = ("D", "W")
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -64,16 +67,13 @@ def daily_purchases(
     day's amounts, 0 without a monetary column) and ``_first`` (the customer's
     first purchase day). Purchases on the same day are one purchase.
     """
-    frame = nw.from_native(orders)
+    frame = as_frame(orders, name="orders", who="rfm_summary")
     names = _names(frame)
     wanted = [customer_id_col, day_col or datetime_col] + ([monetary_value_col] if monetary_value_col else [])
-    missing = [c for c in wanted if c not in names]
-    if missing:
-        raise InputDataError(
-            f"rfm_summary: orders must have columns {', '.join(wanted)}; missing {', '.join(missing)} "
-            f"(found {', '.join(names[:10])}). Pass the column names with customer_id_col, "
-            "datetime_col, monetary_value_col or day_col."
-        )
+    require_columns(
+        names, wanted, who="rfm_summary", name="orders",
+        hint="Pass the column names with customer_id_col, datetime_col, monetary_value_col or day_col.",
+    )
     obs = date_to_day_number(observation_end, name="observation_end")
     amount = nw.col(monetary_value_col).cast(nw.Float64) if monetary_value_col else nw.lit(0.0)
     daily = (
@@ -127,7 +127,8 @@ def rfm_summary(
     Returns
     -------
     dataframe
-        A native frame of the same kind as ``orders`` (lazy stays lazy) with
+        A frame of the same kind as ``orders`` (lazy stays lazy; native in,
+        native out; a Narwhals frame in, a Narwhals frame out) with
         columns ``customer_id, frequency, recency, T, monetary_value`` and, with
         ``calibration_end``, ``frequency_holdout, monetary_value_holdout,
         duration_holdout``. ``frequency`` counts repeat purchase days (the
@@ -136,9 +137,7 @@ def rfm_summary(
         end of the (calibration) period; ``monetary_value`` is the mean of the
         repeat days' spend (0 without repeats). Rows are in no particular order.
     """
-    if time_unit not in _UNIT_DAYS:
-        raise InputDataError(f"rfm_summary: time_unit must be one of W, D; got {time_unit!r}.")
-    unit = _UNIT_DAYS[time_unit]
+    unit = UNIT_DAYS[check_time_unit(time_unit, name="time_unit", who="rfm_summary", allowed=SUMMARY_UNITS)]
     obs = date_to_day_number(observation_end, name="observation_end")
     cal = obs if calibration_end is None else date_to_day_number(calibration_end, name="calibration_end")
     if cal > obs:
@@ -192,17 +191,20 @@ def rfm_summary(
             mean_of("_hold_amt", "frequency_holdout").cast(nw.Float64).alias("monetary_value_holdout"),
             nw.lit((obs - cal) / unit).cast(nw.Float64).alias("duration_holdout"),
         ]
-    return nw.to_native(agg.select(*columns))
+    return native_like(agg.select(*columns), orders)
 
 
-def distinct_tuples(summary: Any) -> pd.DataFrame:
+def distinct_tuples(summary: Any) -> Any:
     """Distinct ``(frequency, recency, T)`` rows with their counts, computed by the engine.
 
     The result (column ``weight``) is what the purchase models fit on:
     ``BetaGeo().fit(t, sample_weight=t["weight"])`` equals a fit on every row.
-    A billion orders shrink to at most a few hundred thousand tuples.
+    A billion orders shrink to at most a few hundred thousand tuples. It is
+    sorted by ``frequency, recency, T`` and comes back in the caller's kind
+    (pandas for pandas, DuckDB and Spark; Polars for Polars; PyArrow for
+    PyArrow; see :mod:`cxlab._frames`).
     """
-    frame = nw.from_native(summary)
+    frame = as_frame(summary, name="summary", who="distinct_tuples")
     names = _names(frame)
     missing = [c for c in ("frequency", "recency", "T") if c not in names]
     if missing:
@@ -212,13 +214,10 @@ def distinct_tuples(summary: Any) -> pd.DataFrame:
     grouped = frame.group_by("frequency", "recency", "T").agg(nw.len().alias("weight"))
     if isinstance(grouped, nw.LazyFrame):
         grouped = grouped.collect()
-    out = grouped.to_pandas()
-    return out.sort_values(["frequency", "recency", "T"], ignore_index=True)
+    out = grouped.to_pandas().sort_values(["frequency", "recency", "T"], ignore_index=True)
+    return to_native_like(out, summary)
 
 
 def collect_pandas(frame: Any) -> pd.DataFrame:
     """Collect any Narwhals-readable frame into pandas (for small results)."""
-    nf = nw.from_native(frame)
-    if isinstance(nf, nw.LazyFrame):
-        nf = nf.collect()
-    return nf.to_pandas()
+    return as_pandas(frame, name="frame", who="collect_pandas")

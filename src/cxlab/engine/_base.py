@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import narwhals as nw
 
+from cxlab._fs import atomic_path
 from cxlab.exceptions import EngineNotAvailableError, InputDataError
 
 if TYPE_CHECKING:
@@ -91,13 +92,8 @@ class Engine:
         """Write ``lf`` to one Parquet file atomically (temp file + rename)."""
         import pyarrow.parquet as pq
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        try:
+        with atomic_path(path) as tmp:
             pq.write_table(self.to_arrow(lf), tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         return path
 
     def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import narwhals as nw
 
+from cxlab._frames import as_tables, native_like
 from cxlab.exceptions import InputDataError
 from cxlab.features._time import DAY_S, days, with_seconds
 from cxlab.money import with_reporting_rate
@@ -182,29 +184,33 @@ def _build(
 
 
 def invitation_features(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     *,
     reporting_currency: str = DEFAULT_REPORTING_CURRENCY,
-) -> nw.LazyFrame:
+) -> Any:
     """One row per survey invitation: labels and features as of ``sent_ts``.
 
     Parameters
     ----------
     tables
         Clean canonical tables (``customers``, ``orders``, ``surveys``; ``fx``,
-        ``events`` and ``contacts`` when present), e.g. ``Dataset.tables``.
+        ``events`` and ``contacts`` when present), e.g. ``Dataset.tables``: any
+        frames (see :mod:`cxlab._frames`), on one engine.
     reporting_currency
         Currency of ``amount_reporting``; ``fx`` rates convert into it, and it
         converts at 1.0 when ``fx`` does not list it.
 
     Returns
     -------
-    narwhals.LazyFrame
+    lazy frame
+        On the tables' engine (in-memory tables: Polars), wrapped as the tables
+        were (Narwhals in, Narwhals out; native in, native out):
         ``survey_id, customer_id, order_id, sent_ts, scale, score, responded``
         then the features of :data:`FEATURES`, every extra column of ``orders``
         (carrier, ...) and every extra column of ``customers`` (segment,
         device, ...). See ``docs/features.md``.
     """
+    given, tables = tables, as_tables(tables, who="invitation_features")
     _require(tables, "customers", "orders", "surveys")
     surveys = tables["surveys"]
     scols = _columns(surveys)
@@ -221,15 +227,15 @@ def invitation_features(
         "scale" if "scale" in scols else nw.lit(None, nw.String).alias("scale"),
         nw.col("score").cast(nw.Float64) if "score" in scols else nw.lit(None, nw.Float64).alias("score"),
     ).with_columns(~nw.col("score").is_null().alias("responded"))
-    return labels.join(feats, on=_KEY, how="left").drop(_KEY, "_asof_s")
+    return native_like(labels.join(feats, on=_KEY, how="left").drop(_KEY, "_asof_s"), given)
 
 
 def order_features(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     *,
     reporting_currency: str = DEFAULT_REPORTING_CURRENCY,
     invitation_lag_days: float | None = None,
-) -> nw.LazyFrame:
+) -> Any:
     """One row per order: features as of its (actual or would-be) invitation.
 
     An invited order is described as of its first invitation's ``sent_ts`` and
@@ -247,10 +253,12 @@ def order_features(
 
     Returns
     -------
-    narwhals.LazyFrame
+    lazy frame
+        As :func:`invitation_features`:
         ``order_id, customer_id, invited, survey_id, scale, score, responded``
         then the features (as :func:`invitation_features`).
     """
+    given, tables = tables, as_tables(tables, who="order_features")
     _require(tables, "customers", "orders")
     orders, _ = _order_columns(tables["orders"])
     base_s = (
@@ -295,4 +303,4 @@ def order_features(
         _KEY, "order_id", "customer_id", ~nw.col("_sent_s").is_null().alias("invited"),
         "survey_id", "scale", "score", ~nw.col("score").is_null().alias("responded"),
     )
-    return labels.join(feats, on=_KEY, how="left").drop(_KEY)
+    return native_like(labels.join(feats, on=_KEY, how="left").drop(_KEY), given)

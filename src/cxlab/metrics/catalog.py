@@ -17,6 +17,8 @@ from typing import Literal
 
 import narwhals as nw
 
+from cxlab.schema import DETRACTOR_AT, SATISFIED_AT
+
 #: How the interval of a metric is computed.
 #: ``ratio``: cluster-robust delta method on Σy/Σx; ``proportion``: the same,
 #: clipped to [0, 1]; ``nps``: the same on y in {-1, 0, 1}, scaled to
@@ -164,7 +166,7 @@ U: dict[str, UnitColumn] = {
         ),
         UnitColumn(
             "r_csat_good", SURVEYS_RESPONDED,
-            lambda: _ind(_answered_csat() & (_c("score") >= 4)),
+            lambda: _ind(_answered_csat() & (_c("score") >= SATISFIED_AT["csat5"])),
             columns=("scale", "score"),
         ),
         UnitColumn(
@@ -178,8 +180,8 @@ U: dict[str, UnitColumn] = {
         ),
         UnitColumn(
             "r_nps_net", SURVEYS_RESPONDED,
-            lambda: _ind(_answered_nps() & (_c("score") >= 9))
-            - _ind(_answered_nps() & (_c("score") <= 6)),
+            lambda: _ind(_answered_nps() & (_c("score") >= SATISFIED_AT["nps11"]))
+            - _ind(_answered_nps() & (_c("score") <= DETRACTOR_AT)),
             columns=("scale", "score"),
         ),
         UnitColumn("k_n", CONTACTS, lambda: nw.lit(1.0)),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab._frames import as_tables, to_native_like
 from cxlab.exceptions import InputDataError
 from cxlab.metrics.catalog import ORDERS, Source
 from cxlab.metrics.frames import CUSTOMER, make_context, source_rows
@@ -24,14 +25,22 @@ _COHORT = "_cohort"
 _EVENTS = Source("events", "event_ts")
 
 
+#: What each table is used for, for messages.
+_USES = {
+    "customers": "each customer's marketplace, time zone and segments",
+    "orders": "first orders define the cohorts",
+    "events": "the activity counted",
+}
+
+
 def compute_cohorts(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     *,
     grain: CohortGrain = "month",
     by: Sequence[str] = (),
     activity: Activity = "orders",
     marketplaces: Mapping[str, Marketplace] = MARKETPLACES,
-) -> pd.DataFrame:
+) -> Any:
     """Retention of first-order cohorts, in marketplace local time.
 
     A customer's cohort is the period of their first order. They are retained
@@ -41,8 +50,8 @@ def compute_cohorts(
     Parameters
     ----------
     tables
-        Canonical tables as Narwhals lazy frames (customers, orders; events for
-        ``activity="events"`` or ``"any"``).
+        Canonical tables on one engine, as any frames (see :mod:`cxlab._frames`):
+        customers, orders; events for ``activity="events"`` or ``"any"``.
     grain
         ``week`` (ISO, Monday), ``month``, ``quarter`` or ``year``.
     by
@@ -54,11 +63,14 @@ def compute_cohorts(
 
     Returns
     -------
-    pandas.DataFrame
-        ``cohort_start`` (ISO date), ``<by...>``, ``period_index``,
+    dataframe
+        In the kind of the ``customers`` table (as
+        :func:`~cxlab.metrics.compute_metrics`): ``cohort_start`` (ISO date), ``<by...>``, ``period_index``,
         ``cohort_size``, ``retained``, ``retention_rate``; every index from 0 to
         the last period in the data, zeros included.
     """
+    given = tables
+    tables = as_tables(tables, who="compute_cohorts")
     if grain not in COHORT_GRAINS:
         check_grain(grain)
         raise InputDataError(
@@ -71,9 +83,9 @@ def compute_cohorts(
     for table in ("customers", "orders") + (("events",) if activity != "orders" else ()):
         if table not in tables:
             raise InputDataError(
-                f"cohorts with activity={activity!r} need the '{table}' table "
-                f"({'to count activity' if table == 'events' else 'to find first orders'}), "
-                "which the dataset does not have."
+                f"compute_cohorts: activity={activity!r} needs table '{table}' ({_USES[table]}), "
+                "which tables does not have; add it"
+                + (", or use activity='orders'." if table == "events" else ".")
             )
     columns = {t: tuple(lf.collect_schema().names()) for t, lf in tables.items()}
     by = (by,) if isinstance(by, str) else tuple(dict.fromkeys(by))
@@ -90,10 +102,11 @@ def compute_cohorts(
     )
     orders = source_rows(ctx, ORDERS, [])
     first = orders.group_by(CUSTOMER, *by).agg(nw.col(PERIOD).min().alias(_COHORT))
-    parts = [orders] if activity != "events" else []
-    if activity != "orders":  # the events table is read only when it counts
-        parts.append(source_rows(ctx, _EVENTS, []))
-    active = nw.concat([lf.select(CUSTOMER, PERIOD) for lf in parts], how="vertical").unique()
+    # events are read only when the activity counts them (a data set may have none)
+    sources = [orders] if activity in ("orders", "any") else []
+    if activity in ("events", "any"):
+        sources.append(source_rows(ctx, _EVENTS, []))
+    active = nw.concat([lf.select(CUSTOMER, PERIOD) for lf in sources], how="vertical").unique()
     retained = (
         active.join(first, on=CUSTOMER)
         .filter(nw.col(PERIOD) >= nw.col(_COHORT))
@@ -101,9 +114,8 @@ def compute_cohorts(
         .agg(nw.len().alias("retained"))
     )
     sizes = first.group_by(_COHORT, *by).agg(nw.len().alias("cohort_size"))
-    return _tidy(
-        _pandas(sizes), _pandas(retained), by, grain
-    )
+    result = _tidy(_pandas(sizes), _pandas(retained), by, grain)
+    return to_native_like(result, given.get("customers") if isinstance(given, Mapping) else None)
 
 
 def _pandas(lf: nw.LazyFrame) -> pd.DataFrame:

@@ -7,11 +7,13 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab._frames import as_tables, to_native_like
 from cxlab.engine import materialize
 from cxlab.exceptions import InputDataError
 from cxlab.metrics.catalog import METRICS, Metric, UnitColumn, required_columns
@@ -123,26 +125,27 @@ def _check_by(by: Sequence[str], columns: Mapping[str, tuple[str, ...]]) -> tupl
 
 
 def compute_metrics(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     *,
     metrics: Sequence[str] | None = None,
     grain: Grain = "month",
     by: Sequence[str] = (),
     since: dt.date | str | None = None,
     until: dt.date | str | None = None,
-    currency: str = DEFAULT_REPORTING_CURRENCY,
+    reporting_currency: str = DEFAULT_REPORTING_CURRENCY,
     fx_currency: str | None = None,
     marketplaces: Mapping[str, Marketplace] = MARKETPLACES,
     spec: SpecInput = None,
     sampling_view: bool = False,
-) -> pd.DataFrame:
+) -> Any:
     """Compute metrics by period and segment, with 95% confidence intervals.
 
     Parameters
     ----------
     tables
-        Canonical tables as Narwhals lazy frames on one engine (``customers``
-        is required; the others as the chosen metrics need them).
+        Canonical tables on one engine, as any frames (pandas, Polars, PyArrow,
+        DuckDB, Spark, Narwhals; see :mod:`cxlab._frames`); ``customers`` is
+        required, the others as the chosen metrics need them.
     metrics
         Metric names (built-in or from ``spec``). ``None``: every metric the
         tables allow (built-ins and spec metrics); others are skipped.
@@ -154,11 +157,11 @@ def compute_metrics(
         the metric's table.
     since, until
         Inclusive local-date window (``date`` or ``YYYY-MM-DD``).
-    currency
+    reporting_currency
         Reporting currency of ``revenue`` and ``aov``.
     fx_currency
         Currency the ``fx`` rates are quoted in (units of it per 1 unit of each
-        currency); defaults to ``currency``. Its own rate may be absent (1.0).
+        currency); defaults to ``reporting_currency``. Its own rate may be absent (1.0).
     marketplaces
         Marketplace code -> time zone and currency.
     spec
@@ -172,7 +175,9 @@ def compute_metrics(
 
     Returns
     -------
-    pandas.DataFrame
+    dataframe
+        In the kind of the ``customers`` table (pandas for pandas, Narwhals,
+        DuckDB and Spark tables; Polars for Polars; PyArrow for PyArrow).
         Tidy: ``metric, period_start, <by...>, value, ci_low, ci_high, n,
         numerator, denominator``. ``period_start`` is an ISO date string (None
         for ``grain="all"``); ``n`` is the number of customers behind the value;
@@ -185,10 +190,15 @@ def compute_metrics(
         Unknown metric, grain or ``by`` column (the message lists the valid
         choices), a bad spec, an unknown marketplace, or a currency without rate.
     """
+    given = tables
+    tables = as_tables(tables, who="compute_metrics")
     grain = check_grain(grain)
     catalog = _catalog(spec)
     if "customers" not in tables:
-        raise InputDataError("tables: 'customers' is required to compute metrics.")
+        raise InputDataError(
+            "compute_metrics: table 'customers' is required (it gives each customer's marketplace, "
+            "time zone and segments); add it to tables."
+        )
     columns = {t: tuple(lf.collect_schema().names()) for t, lf in tables.items()}
     by = _check_by(by, columns)
     chosen = _select(metrics, catalog, columns, by, grain)
@@ -198,7 +208,8 @@ def compute_metrics(
     ctx = make_context(
         tables, columns, by=by, grain=grain,
         since=as_date(since, "since"), until=as_date(until, "until"),
-        currency=currency, fx_currency=fx_currency or currency, marketplaces=marketplaces,
+        currency=reporting_currency, fx_currency=fx_currency or reporting_currency,
+        marketplaces=marketplaces,
     )
     frames = []
     regular = [m for m in chosen if m.kind != "distinct_count"]
@@ -214,7 +225,8 @@ def compute_metrics(
         key=lambda s: s.map(order) if s.name == "metric" else s,
         na_position="first",
     )
-    return out[[*HEAD, *by, *TAIL]].reset_index(drop=True)
+    result = out[[*HEAD, *by, *TAIL]].reset_index(drop=True)
+    return to_native_like(result, given.get("customers") if isinstance(given, Mapping) else None)
 
 
 def _regular(ctx: Context, chosen: list[Metric], sampling_view: bool = False) -> pd.DataFrame:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import narwhals as nw
 
 from cxlab.engine import days_per_group
-from cxlab.exceptions import InputDataError
 from cxlab.metrics.catalog import AMOUNT, Source, UnitColumn
+from cxlab.money import conversion_factors, factor_expr, fx_rates
 from cxlab.metrics.periods import (
     LOCAL,
     PERIOD,
@@ -154,44 +154,20 @@ def _with_amount(ctx: Context, lf: nw.LazyFrame) -> nw.LazyFrame:
     if "currency" in ctx.columns["orders"]:
         used += _distinct(ctx.tables["orders"], "currency")
     used = sorted(set(used))
-    rates = _fx_rates(ctx) if any(c != ctx.currency for c in used) else {}
-    base = ctx.fx_currency
-    rates.setdefault(base, 1.0)
-    if any(c not in rates for c in [*used, ctx.currency]):
+    rates = fx_rates(ctx.tables.get("fx")) if any(c != ctx.currency for c in used) else {}
+    known = {**rates, ctx.fx_currency.upper(): rates.get(ctx.fx_currency.upper(), 1.0)}
+    if any(c.upper() not in known for c in [*used, ctx.currency]):
         used = _distinct(lf, _CUR)  # the exact set decides whether that is an error
     if all(c == ctx.currency for c in used):
         return lf.with_columns(nw.col("amount").cast(nw.Float64).alias(AMOUNT))
-    missing = [c for c in [*used, ctx.currency] if c not in rates]
-    if missing:
-        given = ", ".join(sorted(rates)) or "none"
-        raise InputDataError(
-            f"fx: currency {', '.join(map(repr, dict.fromkeys(missing)))} has no rate "
-            f"(rates given for {given}). Add a row to the fx table with the rate in "
-            f"{base} per 1 unit of that currency."
-        )
-    factor = nw.lit(None, dtype=nw.Float64)
-    for c in used:
-        factor = nw.when(nw.col(_CUR) == c).then(
-            nw.lit(rates[c] / rates[ctx.currency])
-        ).otherwise(factor)
-    return lf.with_columns((nw.col("amount").cast(nw.Float64) * factor).alias(AMOUNT))
+    factors = conversion_factors(used, rates, ctx.currency, quote_currency=ctx.fx_currency)
+    return lf.with_columns((nw.col("amount").cast(nw.Float64) * factor_expr(nw.col(_CUR), factors)).alias(AMOUNT))
 
 
 def _distinct(lf: nw.LazyFrame, column: str) -> list[str]:
     """The distinct non-null values of ``column`` (a few), sorted."""
     found = lf.group_by(column).agg(nw.len()).collect()[column].to_list()
     return sorted(str(c) for c in found if c is not None)
-
-
-def _fx_rates(ctx: Context) -> dict[str, float]:
-    if "fx" not in ctx.tables:
-        return {}
-    fx = ctx.tables["fx"].select("currency", "rate").collect()
-    return {
-        str(c): float(r)
-        for c, r in zip(fx["currency"].to_list(), fx["rate"].to_list(), strict=True)
-        if c is not None and r is not None
-    }
 
 
 def source_units(ctx: Context, units: Sequence[UnitColumn]) -> nw.LazyFrame:

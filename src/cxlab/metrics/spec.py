@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cxlab.exceptions import InputDataError
 from cxlab.metrics.catalog import METRICS, Metric, Source, UnitColumn
-from cxlab.schema import TABLES
+from cxlab.schema import DETRACTOR_AT, SATISFIED_AT, TABLES
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null"]
 MetricType = Literal[
@@ -149,7 +149,7 @@ class MetricSpec(BaseModel):
         elif self.type == "nps":
             def y_row() -> nw.Expr:
                 c = nw.col(col)
-                return ind(keep() & (c >= 9)) - ind(keep() & (c <= 6))
+                return ind(keep() & (c >= SATISFIED_AT["nps11"])) - ind(keep() & (c <= DETRACTOR_AT))
 
             x_row, kind = (lambda: present(col)), "nps"
         else:  # distinct_count

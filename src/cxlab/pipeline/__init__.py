@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cxlab.pipeline import stages as _stages  # noqa: F401  (registers the stages)
+from cxlab.pipeline import stages_act as _stages_act  # noqa: F401
 from cxlab.pipeline.registry import STAGES, Context, SkipStage, Stage, stage
 from cxlab.pipeline.runner import Progress, StageFailed, run_project
 
@@ -28,7 +29,7 @@ def run_demo(*, customers: int, out: Path, engine: str = "duckdb", seed: int = 7
     out = Path(out)
     data = out / "data"
     progress.say(f"generating {customers:,} customers into {data}")
-    synth.generate(customers=customers, seed=seed, out=data, overwrite=True)
+    synth.generate(customers=customers, random_state=seed, out=data, overwrite=True)
     text = project_template("data", currency="EUR").replace("name: my project", "name: cxlab demo")
     text = text.replace("seed: 0 ", f"seed: {seed} ").replace("engine: duckdb ", f"engine: {engine} ")
     text = text.replace("  # budget: 50000", "  budget: 50000").replace(

@@ -151,7 +151,7 @@ def run_project(
         A later stage raised: ``out`` holds the stages done and a manifest with
         ``status: failed``.
     """
-    from cxlab.pipeline import stages as _registered  # noqa: F401  (fills STAGES)
+    from cxlab.pipeline import stages as _registered, stages_act as _act  # noqa: F401  (fills STAGES)
 
     progress = progress or Progress()
     if engine is not None:

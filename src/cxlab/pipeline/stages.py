@@ -52,7 +52,7 @@ def metrics(ctx: Context) -> dict[str, Any]:
     from cxlab.metrics import compute_metrics
 
     ds, cfg = ctx.data, ctx.project.metrics
-    common = {"currency": ds.reporting_currency, "marketplaces": ds.marketplaces,
+    common = {"reporting_currency": ds.reporting_currency, "marketplaces": ds.marketplaces,
               "spec": cfg.definitions, "by": tuple(cfg.by), **_window(ctx)}
     names = cfg.names  # None: every metric the tables allow
     series = compute_metrics(ds.tables, metrics=names, grain=cfg.grain, **common)
@@ -121,7 +121,7 @@ def engagement(ctx: Context) -> dict[str, Any]:
         value = fit.get(by) if by else None
         part = orders.filter(nw.col(by) == value) if by else orders
         scored = clv.score_orders(part.to_native(), fit["params"], observation_end=last,
-                                  horizon=cfg.horizon_weeks, spend=fit["spend"], monetary_value_col="amount_reporting",
+                                  horizon=cfg.horizon_weeks, time_unit="W", spend=fit["spend"], monetary_value_col="amount_reporting",
                                   day_col="local_ts")
         scored.insert(1, "marketplace", value if by else "all")
         scores.append(scored)

@@ -8,6 +8,7 @@ small ``results/NAME.json`` for the reports.
 from __future__ import annotations
 
 import datetime as dt
+from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,6 @@ def _computable(ds: Any, names: list[str]) -> tuple[list[str], list[str]]:
     return ok, sorted(set(missing))
 
 
-@stage("monitor", "Watch the metrics for unusual changes", section="monitor", needs=("customers",))
 def monitor(ctx: Context) -> dict[str, Any]:
     from cxlab.monitor import monitor as run_monitor
 
@@ -73,8 +73,6 @@ def _last_complete(last: dt.date, grain: str) -> dt.date:
     return last
 
 
-@stage("experiments", "Measure what tested changes did", section="experiments",
-       needs=("customers", "orders", "treatments"))
 def experiments(ctx: Context) -> dict[str, Any]:
     from cxlab.experiments import analyze
 
@@ -91,8 +89,6 @@ def experiments(ctx: Context) -> dict[str, Any]:
 UPLIFT_HOLDOUT = 0.3
 
 
-@stage("uplift", "Estimate what each retention action adds, customer by customer", section="uplift",
-       needs=("customers", "orders", "treatments"))
 def uplift(ctx: Context) -> dict[str, Any]:
     from cxlab import uplift as up
     from cxlab.uplift.evaluate import qini_curve
@@ -134,8 +130,6 @@ def _wants_plan(project: Any) -> str | None:
     return None
 
 
-@stage("plan", "Choose who gets which action within the budget", section="plan", after=("uplift",),
-       wanted=_wants_plan)
 def plan(ctx: Context) -> dict[str, Any]:
     from cxlab.optimize import allocate
     from cxlab.optimize.plan import plan_candidates, plan_summary
@@ -191,3 +185,17 @@ def _value_interval(ctx: Context, chosen: pd.DataFrame) -> list[float] | None:
         return None
     value = float(chosen["value"].sum())
     return [value * lo / est, value * hi / est]
+
+
+# Registered when the library is part of the build (each stage imports its library lazily).
+if find_spec("cxlab.monitor") is not None:
+    stage("monitor", "Watch the metrics for unusual changes", section="monitor", needs=("customers",))(monitor)
+if find_spec("cxlab.experiments") is not None:
+    stage("experiments", "Measure what tested changes did", section="experiments",
+           needs=("customers", "orders", "treatments"))(experiments)
+if find_spec("cxlab.uplift") is not None:
+    stage("uplift", "Estimate what each retention action adds, customer by customer", section="uplift",
+           needs=("customers", "orders", "treatments"))(uplift)
+if find_spec("cxlab.optimize") is not None:
+    stage("plan", "Choose who gets which action within the budget", section="plan", after=("uplift",),
+           wanted=_wants_plan)(plan)

@@ -10,7 +10,7 @@ functions the CLI calls: :func:`fit`, :func:`estimate`, :func:`drivers`.
 from cxlab.satisfaction._learners import Learner
 from cxlab.satisfaction._metrics import evaluate_probabilities, expected_calibration_error
 from cxlab.satisfaction.api import drivers, estimate, fit
-from cxlab.satisfaction.drivers import drivers_text, explain_drivers
+from cxlab.satisfaction._drivers import drivers_text, explain_drivers
 from cxlab.satisfaction.model import SatisfactionModel
 from cxlab.satisfaction.persist import load_model, load_models, save_model, save_models
 from cxlab.satisfaction.population import estimate_population

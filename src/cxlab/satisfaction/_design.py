@@ -21,6 +21,24 @@ from pandas.api import types as ptypes
 #: Categorical levels kept per column before pooling the rest into "(other)".
 MAX_LEVELS = 50
 
+#: Columns of a feature frame that are labels or keys, never model inputs or
+#: covariates (besides every ``*_id`` key and ``*_ts`` / datetime column).
+NOT_FEATURES: frozenset[str] = frozenset({
+    "survey_id", "customer_id", "order_id", "sent_ts", "responded_ts", "asof_ts",
+    "scale", "score", "responded", "invited", "satisfied",
+})
+
+
+def feature_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
+    """Model inputs of a feature frame: every column but labels, keys,
+    timestamps and ``exclude``. The one rule for the satisfaction model's
+    features and the population estimators' covariates."""
+    return [
+        str(c) for c in frame.columns
+        if c not in NOT_FEATURES and c not in exclude and not str(c).endswith(("_id", "_ts"))
+        and not ptypes.is_datetime64_any_dtype(frame[c])
+    ]
+
 
 @dataclass(frozen=True)
 class Design:

@@ -14,12 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab.exceptions import InputDataError
-from cxlab.schema import SCALES
-
-#: Score at or above which an answer is "satisfied" (csat5) or a promoter (nps11).
-SATISFIED_AT: dict[str, float] = {"csat5": 4.0, "nps11": 9.0}
-#: Score at or below which an nps11 answer is a detractor.
-DETRACTOR_AT = 6.0
+from cxlab.schema import DETRACTOR_AT, SATISFIED_AT, SCALES
 
 
 @dataclass(frozen=True)

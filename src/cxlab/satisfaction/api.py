@@ -7,16 +7,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from cxlab._frames import as_pandas
 from cxlab.bundle import fingerprint
 from cxlab.exceptions import InputDataError
 from cxlab.features import invitation_features, order_features
+from cxlab.satisfaction._design import feature_columns
+from cxlab.satisfaction._drivers import explain_drivers
 from cxlab.satisfaction._learners import LearnerName
-from cxlab.satisfaction.drivers import explain_drivers
-from cxlab.satisfaction.model import SatisfactionModel, model_features
+from cxlab.satisfaction.model import SatisfactionModel
 from cxlab.satisfaction.persist import explain_rows, load_models, save_models
 from cxlab.satisfaction.population import Method, Target, estimate_population
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, SCALES
@@ -27,16 +28,16 @@ logger = logging.getLogger(__name__)
 EXPLAIN_ROWS = 20_000
 
 
-def _collect(lf: nw.LazyFrame) -> pd.DataFrame:
+def _collect(lf: Any) -> pd.DataFrame:
     """Collect rows in a fixed order, so that folds and splits (and so the
     estimates) are the same on every engine, whatever order it returns rows in."""
-    frame = lf.collect().to_pandas()
+    frame = as_pandas(lf, name="features", who="satisfaction")
     keys = [k for k in ("survey_id", "order_id", "customer_id") if k in frame.columns]
     return frame.sort_values(keys, kind="stable").reset_index(drop=True) if keys else frame
 
 
 def fit(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     out_dir: Path,
     *,
     reporting_currency: str = DEFAULT_REPORTING_CURRENCY,
@@ -72,7 +73,7 @@ def fit(
             "satisfaction fit: the surveys table has no answered invitation "
             f"({len(frame):,} invitations, 0 scores); a model needs answers."
         )
-    features = model_features(frame)
+    features = feature_columns(frame)
     models: dict[str, SatisfactionModel] = {}
     explain: dict[str, pd.DataFrame] = {}
     result: dict[str, Any] = {"reporting_currency": reporting_currency, "features": features, "scales": {}}
@@ -110,7 +111,7 @@ def fit(
 
 
 def feature_frame(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     target: Target = "invited",
     *,
     reporting_currency: str = DEFAULT_REPORTING_CURRENCY,
@@ -125,7 +126,7 @@ def feature_frame(
 
 
 def estimate(
-    tables: Mapping[str, nw.LazyFrame],
+    tables: Mapping[str, Any],
     method: Method = "aipw",
     by: Sequence[str] = (),
     target: Target = "invited",
@@ -154,7 +155,7 @@ def estimate(
 def drivers(model_dir: Path, by: str | None = None, top: int = 5) -> pd.DataFrame:
     """Drivers of each scale's model in the bundle ``model_dir`` (written by :func:`fit`).
 
-    Returns :func:`~cxlab.satisfaction.drivers.explain_drivers` for each scale,
+    Returns :func:`~cxlab.satisfaction.explain_drivers` for each scale,
     with a ``scale`` column first; ``drivers_text`` turns it into sentences.
     """
     from cxlab.satisfaction.persist import read

@@ -22,8 +22,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from cxlab._checks import check_float, check_int
+from cxlab._frames import as_pandas, require_columns, to_native_like
 from cxlab.exceptions import InputDataError
-from cxlab.satisfaction._design import is_categorical
+from cxlab.satisfaction._design import feature_columns, is_categorical
 from cxlab.satisfaction._learners import fold_ids
 from cxlab.satisfaction._metrics import evaluate_probabilities
 from cxlab.satisfaction._outcomes import satisfied
@@ -36,22 +38,6 @@ DEFAULT_MONOTONE: dict[str, int] = {
     "delay_days": -1, "late": -1, "days_late": -1, "returned": -1, "contacts": -1,
 }
 
-#: Columns of a feature frame that are labels or keys, never model inputs.
-NOT_FEATURES: frozenset[str] = frozenset({
-    "survey_id", "customer_id", "order_id", "sent_ts", "responded_ts", "scale", "score",
-    "responded", "invited", "satisfied",
-})
-
-
-def model_features(frame: pd.DataFrame) -> list[str]:
-    """Model inputs of a feature frame: every column but labels, keys and timestamps."""
-    return [
-        str(c) for c in frame.columns
-        if c not in NOT_FEATURES and not str(c).endswith(("_id", "_ts"))
-        and not pd.api.types.is_datetime64_any_dtype(frame[c])
-    ]
-
-
 class SatisfactionModel(BaseEstimator):
     """Calibrated P(satisfied) and expected score, with LightGBM inside.
 
@@ -62,7 +48,7 @@ class SatisfactionModel(BaseEstimator):
         = score >= 4) or ``"nps11"`` (promoter = score >= 9).
     features
         Columns of ``X`` to use. Default: every column except labels, ``*_id``
-        keys and timestamps (see :func:`model_features`).
+        keys and timestamps (see :func:`~cxlab.satisfaction._design.feature_columns`).
     monotone
         ``"default"`` applies :data:`DEFAULT_MONOTONE` to the features present,
         ``None`` no constraint, or a mapping feature -> -1 / +1.
@@ -123,13 +109,23 @@ class SatisfactionModel(BaseEstimator):
 
     # -- encoding ---------------------------------------------------------------
 
-    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        missing = [c for c in self.features_ if c not in X.columns]
-        if missing:
-            raise InputDataError(
-                f"SatisfactionModel: X lacks feature column(s) {', '.join(map(repr, missing[:5]))} "
-                "the model was fit with; build X with the same cxlab.features call."
-            )
+    def _check_params(self) -> None:
+        """Bounds of the hyperparameters, checked at fit (scikit-learn style)."""
+        who = "SatisfactionModel"
+        check_int(self.n_estimators, name="n_estimators", who=who, low=1, high=100_000)
+        check_float(self.learning_rate, name="learning_rate", who=who, low=0.0, high=1.0, low_open=True)
+        check_int(self.num_leaves, name="num_leaves", who=who, low=2, high=131_072)
+        check_int(self.min_child_samples, name="min_child_samples", who=who, low=1, high=10_000_000)
+        check_int(self.calibration_folds, name="calibration_folds", who=who, low=0, high=100)
+        check_int(self.random_state, name="random_state", who=who, low=0, high=2**31 - 1)
+        check_int(self.n_jobs, name="n_jobs", who=who, low=-1, high=1_024)
+
+    def _matrix(self, X: Any) -> np.ndarray:
+        X = as_pandas(X, name="X", who="SatisfactionModel")
+        require_columns(
+            X.columns, self.features_, who="SatisfactionModel", name="X (the features the model was fit with)",
+            hint="Build X with the same cxlab.features call.",
+        )
         cols = []
         for name in self.features_:
             if name in self.categories_:
@@ -166,7 +162,7 @@ class SatisfactionModel(BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------
 
-    def fit(self, X: pd.DataFrame, y: Any, *, sample_weight: Any = None) -> Self:
+    def fit(self, X: Any, y: Any, *, sample_weight: Any = None) -> Self:
         """Fit on answered invitations.
 
         Parameters
@@ -182,8 +178,8 @@ class SatisfactionModel(BaseEstimator):
         """
         if self.scale not in SCALES:
             raise InputDataError(f"SatisfactionModel: scale must be one of {', '.join(SCALES)}; got {self.scale!r}.")
-        if not isinstance(X, pd.DataFrame):
-            raise InputDataError("SatisfactionModel.fit: X must be a pandas DataFrame of features.")
+        X = as_pandas(X, name="X", who="SatisfactionModel.fit")
+        self._check_params()
         scores = np.asarray(y, dtype=float)
         low, high = SCALES[self.scale]
         if len(scores) != len(X) or np.isnan(scores).any() or ((scores < low) | (scores > high)).any():
@@ -197,7 +193,7 @@ class SatisfactionModel(BaseEstimator):
                 "SatisfactionModel.fit: every answer is on the same side of the satisfied "
                 f"threshold ({len(label):,} answers); a model of P(satisfied) needs both."
             )
-        self.features_ = list(self.features) if self.features is not None else model_features(X)
+        self.features_ = list(self.features) if self.features is not None else feature_columns(X)
         self.categories_ = {
             f: [str(v) for v in X[f].astype("string").dropna().unique()]
             for f in self.features_ if is_categorical(X[f])
@@ -232,38 +228,40 @@ class SatisfactionModel(BaseEstimator):
             return raw
         return np.interp(raw, self.calibration_["x"], self.calibration_["y"])
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """``(n, 2)`` array: P(not satisfied), P(satisfied), calibrated."""
         check_is_fitted(self, "booster_")
         p = self._calibrate(np.asarray(self.booster_.predict(self._matrix(X))))
         return np.column_stack([1 - p, p])
 
-    def predict_satisfied(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_satisfied(self, X: Any) -> np.ndarray:
         """Calibrated P(satisfied) per row."""
         return self.predict_proba(X)[:, 1]
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """1 where P(satisfied) >= 0.5, else 0."""
         return (self.predict_satisfied(X) >= 0.5).astype(int)
 
-    def expected_score(self, X: pd.DataFrame) -> np.ndarray:
+    def expected_score(self, X: Any) -> np.ndarray:
         """Expected score on the model's scale, clipped to its range."""
         check_is_fitted(self, "score_booster_")
         low, high = SCALES[self.scale]
         return np.clip(self.score_booster_.predict(self._matrix(X)), low, high)
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+    def contributions(self, X: Any) -> Any:
         """SHAP values (Lundberg et al. 2020, TreeSHAP) of the raw log-odds per feature.
 
         Columns: one per feature plus ``bias`` (the expected log-odds); the row
-        sums equal the uncalibrated log-odds. Computed by LightGBM
+        sums equal the uncalibrated log-odds. In the caller's kind (see
+        :mod:`cxlab._frames`). Computed by LightGBM
         (``pred_contrib=True``), no extra dependency.
         """
         check_is_fitted(self, "booster_")
-        values = np.asarray(self.booster_.predict(self._matrix(X), pred_contrib=True))
-        return pd.DataFrame(values, columns=[*self.features_, "bias"], index=X.index)
+        frame = as_pandas(X, name="X", who="SatisfactionModel.contributions")
+        values = np.asarray(self.booster_.predict(self._matrix(frame), pred_contrib=True))
+        return to_native_like(pd.DataFrame(values, columns=[*self.features_, "bias"], index=frame.index), X)
 
-    def evaluate(self, X: pd.DataFrame, y: Any, *, bins: int = 10) -> dict[str, object]:
+    def evaluate(self, X: Any, y: Any, *, bins: int = 10) -> dict[str, object]:
         """AUC, log-loss, Brier score, ECE and calibration curve on held-out answers."""
         label = satisfied(np.asarray(y, dtype=float), self.scale)
         return evaluate_probabilities(label, self.predict_satisfied(X), bins)

@@ -34,13 +34,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from statistics import NormalDist
-from typing import Literal, get_args, overload
+from typing import Any, Literal, get_args, overload
 
 import numpy as np
 import pandas as pd
 
+from cxlab._checks import check_float, check_int
+from cxlab._frames import as_pandas, require_columns, to_native_like
 from cxlab.exceptions import InputDataError
-from cxlab.satisfaction._design import encode
+from cxlab.satisfaction._design import encode, feature_columns
 from cxlab.satisfaction._learners import LEARNERS, Learner, LearnerName, crossfit
 from cxlab.satisfaction._outcomes import check_scores, outcome_for, outcome_values
 from cxlab.satisfaction._weighting import balance, kish, rake, strata
@@ -52,12 +54,6 @@ Target = Literal["invited", "orders"]
 METHODS: tuple[str, ...] = get_args(Method)
 TARGETS: tuple[str, ...] = get_args(Target)
 
-#: Columns that are never covariates (labels, keys, timestamps).
-RESERVED: frozenset[str] = frozenset(
-    {"score", "scale", "responded", "invited", "survey_id", "customer_id", "order_id",
-     "sent_ts", "responded_ts", "satisfied", "asof_ts"}
-)
-
 #: Output columns, in order, after the ``by`` columns.
 COLUMNS: tuple[str, ...] = (
     "scale", "method", "target", "estimate", "ci_low", "ci_high", "std_error",
@@ -67,21 +63,9 @@ COLUMNS: tuple[str, ...] = (
 _RANGES = {"csat5": (0.0, 1.0), "nps11": (-100.0, 100.0)}
 
 
-def default_covariates(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
-    """Every column except labels, keys (``*_id``), timestamps and ``exclude``."""
-    out = []
-    for name in frame.columns:
-        if name in RESERVED or name in exclude or str(name).endswith(("_id", "_ts")):
-            continue
-        if pd.api.types.is_datetime64_any_dtype(frame[name]):
-            continue
-        out.append(str(name))
-    return out
-
-
 def _check_args(
     frame: pd.DataFrame, method: str, target: str, by: Sequence[str],
-    covariates: Sequence[str], folds: int, clip: float, level: float, outcome: str | None,
+    covariates: Sequence[str], folds: int, clip: float, level: float, outcome: str | None, bins: int = 5,
 ) -> None:
     who = "estimate_population"
     if method not in METHODS:
@@ -91,19 +75,13 @@ def _check_args(
     needed = list(by) + list(covariates) + ([outcome] if outcome else ["score"])
     if target == "orders":
         needed.append("invited")
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise InputDataError(
-            f"{who}: the frame has no column(s) {', '.join(map(repr, missing[:5]))}; "
-            f"it has {', '.join(map(str, list(frame.columns)[:12]))}. "
-            "Build it with cxlab.features or rename the columns."
-        )
-    if folds < 1:
-        raise InputDataError(f"{who}: folds must be a positive integer; got {folds}.")
-    if not 0 < clip < 1:
-        raise InputDataError(f"{who}: clip must lie in (0, 1); got {clip}.")
-    if not 0 < level < 1:
-        raise InputDataError(f"{who}: level must lie in (0, 1); got {level}.")
+    require_columns(
+        frame.columns, needed, who=who, name="frame", hint="Build it with cxlab.features or rename the columns."
+    )
+    check_int(folds, name="folds", who=who, low=1, high=100)
+    check_float(clip, name="clip", who=who, low=0.0, high=1.0, low_open=True, high_open=True)
+    check_float(level, name="level", who=who, low=0.0, high=1.0, low_open=True, high_open=True)
+    check_int(bins, name="bins", who=who, low=1, high=1_000)
 
 
 def _prepare(frame: pd.DataFrame, target: str, outcome: str | None, by: Sequence[str]) -> pd.DataFrame:
@@ -216,26 +194,26 @@ def _reason(n_r: int, n: int, y: np.ndarray, r: np.ndarray) -> str | None:
 
 @overload
 def estimate_population(
-    frame: pd.DataFrame, *, method: Method = ..., by: Sequence[str] = ...,
+    frame: Any, *, method: Method = ..., by: Sequence[str] = ...,
     covariates: Sequence[str] | None = ..., target: Target = ..., outcome: str | None = ...,
     learner: LearnerName | Learner = ..., folds: int = ..., clip: float = ...,
     level: float = ..., bins: int = ..., random_state: int = ..., n_jobs: int | None = ...,
     return_balance: Literal[False] = ...,
-) -> pd.DataFrame: ...
+) -> Any: ...
 
 
 @overload
 def estimate_population(
-    frame: pd.DataFrame, *, method: Method = ..., by: Sequence[str] = ...,
+    frame: Any, *, method: Method = ..., by: Sequence[str] = ...,
     covariates: Sequence[str] | None = ..., target: Target = ..., outcome: str | None = ...,
     learner: LearnerName | Learner = ..., folds: int = ..., clip: float = ...,
     level: float = ..., bins: int = ..., random_state: int = ..., n_jobs: int | None = ...,
     return_balance: Literal[True],
-) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+) -> tuple[Any, Any]: ...
 
 
 def estimate_population(
-    frame: pd.DataFrame,
+    frame: Any,
     *,
     method: Method = "aipw",
     by: Sequence[str] = (),
@@ -250,7 +228,7 @@ def estimate_population(
     random_state: int = 0,
     n_jobs: int | None = None,
     return_balance: bool = False,
-) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+) -> Any:
     """Estimate the satisfaction of a whole population from the part that answered.
 
     Parameters
@@ -304,8 +282,9 @@ def estimate_population(
 
     Returns
     -------
-    pandas.DataFrame
-        Columns ``<by...>, scale, method, target, estimate, ci_low, ci_high,
+    dataframe
+        In the caller's kind (pandas for pandas, Narwhals, DuckDB and Spark;
+        Polars for Polars; PyArrow for PyArrow). Columns ``<by...>, scale, method, target, estimate, ci_low, ci_high,
         std_error, n_target, n_invited, n_responded, effective_n, reason``. The
         estimate is the share satisfied (score >= 4) in [0, 1] for csat5 and the
         NPS in [-100, 100] for nps11; intervals are clipped to that range.
@@ -335,8 +314,10 @@ def estimate_population(
     >>> [round(float(v), 2) for v in (happy.mean(), naive.estimate[0], ipw.estimate[0])]
     [0.51, 0.75, 0.51]
     """
-    covariates = list(covariates) if covariates is not None else default_covariates(frame, [*by, *([outcome] if outcome else [])])
-    _check_args(frame, method, target, by, covariates, folds, clip, level, outcome)
+    given, frame = frame, as_pandas(frame, name="frame", who="estimate_population")
+    by = (by,) if isinstance(by, str) else tuple(by)
+    covariates = list(covariates) if covariates is not None else feature_columns(frame, [*by, *([outcome] if outcome else [])])
+    _check_args(frame, method, target, by, covariates, folds, clip, level, outcome, bins)
     if isinstance(learner, str):
         if learner not in LEARNERS:
             raise InputDataError(
@@ -397,7 +378,7 @@ def estimate_population(
                     method, scale, len(sub), int(r.sum()))
     result = pd.DataFrame(rows, columns=[*by, *COLUMNS])
     if not return_balance:
-        return result
+        return to_native_like(result, given)
     bal_cols = ["scale", "covariate", "smd_before", "smd_after"]
     bal = pd.concat(balances, ignore_index=True)[bal_cols] if balances else pd.DataFrame(columns=bal_cols)
-    return result, bal
+    return to_native_like(result, given), to_native_like(bal, given)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -16,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxlab._fs import staged_dir
 from cxlab.exceptions import InputDataError
 from cxlab.schema import MARKETPLACES, MIN_TIMESTAMP
 from cxlab.synth import params as P
@@ -56,7 +55,7 @@ class GenerationSummary:
     ----------
     out : Path
         The dataset folder.
-    customers, seed : int
+    customers, random_state : int
     start, end : date
     marketplaces : tuple of str
     rows : dict of str to int
@@ -67,7 +66,7 @@ class GenerationSummary:
 
     out: Path
     customers: int
-    seed: int
+    random_state: int
     start: date
     end: date
     marketplaces: tuple[str, ...]
@@ -76,15 +75,15 @@ class GenerationSummary:
 
 
 def _check_args(
-    customers: int, seed: int, out: Path, start: date, end: date,
+    customers: int, random_state: int, out: Path, start: date, end: date,
     marketplaces: Sequence[str], chunk_size: int, overwrite: bool,
 ) -> tuple[str, ...]:
     if isinstance(customers, bool) or not isinstance(customers, int) or customers < 1:
         raise InputDataError(f"generate: 'customers' must be a positive integer; got {customers!r}.")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputDataError(f"generate: 'chunk_size' must be a positive integer; got {chunk_size!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputDataError(f"generate: 'seed' must be a non-negative integer; got {seed!r}.")
+    if isinstance(random_state, bool) or not isinstance(random_state, int) or random_state < 0:
+        raise InputDataError(f"generate: 'random_state' must be a non-negative integer; got {random_state!r}.")
     if start < date.fromisoformat(MIN_TIMESTAMP):
         raise InputDataError(f"generate: 'start' must be on or after {MIN_TIMESTAMP}; got {start}.")
     if (end - start).days + 1 < _MIN_WINDOW_DAYS:
@@ -130,7 +129,7 @@ def _is_generated(out: Path) -> bool:
 def generate(
     *,
     customers: int,
-    seed: int,
+    random_state: int,
     out: Path,
     start: date = date(2024, 1, 1),
     end: date = date(2025, 12, 31),
@@ -145,8 +144,8 @@ def generate(
     ----------
     customers : int
         Number of customers (at least 1).
-    seed : int
-        Seed of the random streams. The same seed and arguments (``chunk_size``
+    random_state : int
+        Seed of the random streams. The same random_state and arguments (``chunk_size``
         included) give byte-identical files.
     out : Path
         Dataset folder to create. It is written atomically: the data is built in a
@@ -183,50 +182,41 @@ def generate(
     truth files.
     """
     out = Path(out)
-    codes = _check_args(customers, seed, out, start, end, marketplaces, chunk_size, overwrite)
+    codes = _check_args(customers, random_state, out, start, end, marketplaces, chunk_size, overwrite)
     window = Window(start, end)
     markets = tuple(P.market_params(c) for c in codes)
     currencies = tuple(MARKETPLACES[c].currency for c in codes)
     n_chunks = -(-customers // chunk_size)
-    streams = np.random.SeedSequence(seed).spawn(n_chunks)
+    streams = np.random.SeedSequence(random_state).spawn(n_chunks)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     acc = TruthAccumulator(n_markets=len(codes))
-    ctx = _Context(window, codes, markets, currencies, tmp, acc)
-    truth_customers = StreamingFile(tmp / "truth" / "customers.parquet", CUSTOMER_TRUTH_SCHEMA)
-    truth_surveys = StreamingFile(tmp / "truth" / "surveys.parquet", SURVEY_TRUTH_SCHEMA)
-    try:
-        for k in range(n_chunks):
-            first = k * chunk_size
-            n = min(chunk_size, customers - first)
-            tc, ts = _chunk(np.random.default_rng(streams[k]), k, first, n, ctx)
-            truth_customers.write(tc)
-            truth_surveys.write(ts)
-            logger.debug("generated chunk %d/%d (%d customers)", k + 1, n_chunks, n)
-            if progress is not None:
-                progress(first + n, customers)
-        truth_customers.close()
-        truth_surveys.close()
+    if out.exists() and not out.is_dir():
+        out.unlink()  # _check_args allowed overwriting it
+    with staged_dir(out) as tmp:
+        ctx = _Context(window, codes, markets, currencies, tmp, acc)
+        truth_customers = StreamingFile(tmp / "truth" / "customers.parquet", CUSTOMER_TRUTH_SCHEMA)
+        truth_surveys = StreamingFile(tmp / "truth" / "surveys.parquet", SURVEY_TRUTH_SCHEMA)
+        try:
+            for k in range(n_chunks):
+                first = k * chunk_size
+                n = min(chunk_size, customers - first)
+                tc, ts = _chunk(np.random.default_rng(streams[k]), k, first, n, ctx)
+                truth_customers.write(tc)
+                truth_surveys.write(ts)
+                logger.debug("generated chunk %d/%d (%d customers)", k + 1, n_chunks, n)
+                if progress is not None:
+                    progress(first + n, customers)
+        finally:
+            truth_customers.close()
+            truth_surveys.close()
         _write_fx(tmp, currencies, acc)
-        summary = _summary(ctx, seed=seed, customers=customers, chunk_size=chunk_size)
+        summary = _summary(ctx, random_state=random_state, customers=customers, chunk_size=chunk_size)
         (tmp / "truth" / "summary.json").write_text(
             json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
-    except BaseException:
-        truth_customers.close()
-        truth_surveys.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    os.replace(tmp, out)
     logger.info("wrote %d customers to %s", customers, out)
     return GenerationSummary(
-        out=out, customers=customers, seed=seed, start=start, end=end,
+        out=out, customers=customers, random_state=random_state, start=start, end=end,
         marketplaces=codes, rows=dict(acc.rows), truth=summary,
     )
 
@@ -412,7 +402,7 @@ def _write_fx(out: Path, currencies: tuple[str, ...], acc: TruthAccumulator) -> 
     acc.add_rows("fx", table.num_rows)
 
 
-def _summary(ctx: _Context, *, seed: int, customers: int, chunk_size: int) -> dict[str, Any]:
+def _summary(ctx: _Context, *, random_state: int, customers: int, chunk_size: int) -> dict[str, Any]:
     w, acc = ctx.window, ctx.acc
     importance = acc.driver_importance()
     causes = [c for c in importance if c != "customer"]
@@ -430,7 +420,7 @@ def _summary(ctx: _Context, *, seed: int, customers: int, chunk_size: int) -> di
     return {
         "generator": "cxlab.synth",
         "format_version": 1,
-        "seed": seed,
+        "random_state": random_state,
         "customers": customers,
         "chunk_size": chunk_size,
         "start": w.start.isoformat(),

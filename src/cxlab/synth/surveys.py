@@ -30,14 +30,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cxlab.schema import SATISFIED_AT
 from cxlab.synth import params as P
 from cxlab.synth.customers import Customers
 from cxlab.synth.orders import Orders
 from cxlab.synth.window import Window
 
 SCALE_NAMES: tuple[str, ...] = ("csat5", "nps11")
-#: Cut index above which a score counts as satisfied / promoter, per scale.
-_SAT_CUT: tuple[float, ...] = (P.CSAT_CUTS[2], P.NPS_CUTS[8])
+#: Cut above which a score counts as satisfied / promoter, per scale: a csat5
+#: score is ``1 + #(cuts below U)``, an nps11 score ``#(cuts below U)``.
+_SAT_CUT: tuple[float, ...] = (
+    P.CSAT_CUTS[SATISFIED_AT["csat5"] - 2],
+    P.NPS_CUTS[SATISFIED_AT["nps11"] - 1],
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from cxlab.schema import DETRACTOR_AT, SATISFIED_AT
 from cxlab.synth import params as P
 from cxlab.synth.campaign import ACTIONS, ARMS
 
@@ -135,8 +136,8 @@ class TruthAccumulator:
     ) -> None:
         """Accumulate the satisfaction of all invited and of respondents."""
         k = self.n_markets
-        sat = np.where(scale == 0, score >= 4, score >= 9)
-        det = (scale == 1) & (score <= 6)
+        sat = np.where(scale == 0, score >= SATISFIED_AT["csat5"], score >= SATISFIED_AT["nps11"])
+        det = (scale == 1) & (score <= DETRACTOR_AT)
         for s in (0, 1):
             m = scale == s
             self.invited[s] += np.bincount(market[m], minlength=k)

@@ -14,10 +14,13 @@ experience of that feature) or raises it (``points_gained``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cxlab._frames import as_pandas, to_native_like
+from cxlab.exceptions import InputDataError
 from cxlab.satisfaction.model import SatisfactionModel
 
 #: Plain-language names of the standard features.
@@ -62,11 +65,11 @@ def _points(contrib: pd.DataFrame, calibrated: np.ndarray) -> pd.DataFrame:
 
 def explain_drivers(
     model: SatisfactionModel,
-    X: pd.DataFrame,
+    X: Any,
     *,
     by: str | None = None,
     top: int = 5,
-) -> pd.DataFrame:
+) -> Any:
     """Rank the drivers of satisfaction, overall or per segment.
 
     Parameters
@@ -74,7 +77,8 @@ def explain_drivers(
     model
         A fitted :class:`SatisfactionModel`.
     X
-        Feature frame of the orders or invitations to explain (e.g. all invited).
+        Feature frame of the orders or invitations to explain (e.g. all
+        invited): any frame (see :mod:`cxlab._frames`).
     by
         Segment column (e.g. ``"marketplace"``); None for one global ranking.
     top
@@ -82,14 +86,19 @@ def explain_drivers(
 
     Returns
     -------
-    pandas.DataFrame
-        ``[<by>], rank, feature, label, importance, direction, points_lost,
+    dataframe
+        In the caller's kind: ``[<by>], rank, feature, label, importance, direction, points_lost,
         points_gained, points, sentence``: ``importance`` is the mean absolute
         SHAP value (log-odds), ``points`` is ``points_lost`` (points of CSAT
         lost to the driver) unless it is negligible (> -0.05), then
         ``points_gained``; ``sentence`` e.g.
         ``"late deliveries: -8.1 points of CSAT in FR (higher lowers satisfaction)"``.
     """
+    given, X = X, as_pandas(X, name="X", who="explain_drivers")
+    if by is not None and by not in X.columns:
+        raise InputDataError(
+            f"explain_drivers: by must be a column of X ({', '.join(map(str, X.columns[:12]))}); got {by!r}."
+        )
     contrib = model.contributions(X).drop(columns="bias")
     points = _points(model.contributions(X), model.predict_satisfied(X)).drop(columns="bias")
     measure = "CSAT" if model.scale == "csat5" else "promoter share"
@@ -111,7 +120,7 @@ def explain_drivers(
                 "points_gained": gained, "points": net,
                 "sentence": f"{label}: {net:+.1f} points of {measure}{where} ({direction})",
             })
-    return pd.DataFrame(rows, columns=[*([by] if by else []), "rank", *DRIVER_COLUMNS])
+    return to_native_like(pd.DataFrame(rows, columns=[*([by] if by else []), "rank", *DRIVER_COLUMNS]), given)
 
 
 def drivers_text(table: pd.DataFrame) -> str:
