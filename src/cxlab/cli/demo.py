@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cxlab.cli._common import EngineChoice, EngineOpt, handle_errors, out_console
+from cxlab.cli._common import EngineChoice, EngineOpt, handle_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -23,11 +23,9 @@ def demo(
     seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Random seed of the data and models.")] = 7,
 ) -> None:
     """Generate customers, write OUT/project.yaml, run it into OUT/run; print the exec report's path."""
-    from rich.text import Text
-
     from cxlab.cli.run import run_with_progress
     from cxlab.pipeline import run_demo
 
     report = run_with_progress(lambda progress: run_demo(
         customers=customers, out=out, engine=engine.value, seed=seed, progress=progress))
-    out_console.print(Text(str(report)))
+    typer.echo(str(report))

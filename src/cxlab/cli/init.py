@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cxlab.cli._common import err_console, fail, handle_errors, out_console
+from cxlab.cli._common import err_console, fail, handle_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -41,4 +41,4 @@ def init(
     if tables:
         err_console.print(Text(f"found tables: {', '.join(tables)}" +
                                (f"; reporting currency {currency}" if currency else "")))
-    out_console.print(Text(str(target)))
+    typer.echo(str(target))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cxlab.cli._common import handle_errors, out_console
+from cxlab.cli._common import handle_errors
 
 
 class Audience(str, Enum):
@@ -34,11 +34,9 @@ def report(
                                              help="File to write (default: RUN_DIR/report/<name>).")] = None,
 ) -> None:
     """Render a report from a run folder; prints its path."""
-    from rich.text import Text
-
     from cxlab.report import write_report
 
     name = "deck.pptx" if fmt is ReportFormat.pptx else f"{audience.value}.html"
     target = out or run_dir / "report" / name
     write_report(run_dir, target, audience=audience.value, fmt=fmt.value)  # type: ignore[arg-type]
-    out_console.print(Text(str(target)))
+    typer.echo(str(target))

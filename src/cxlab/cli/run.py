@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cxlab.cli._common import EngineChoice, err_console, handle_errors, out_console
+from cxlab.cli._common import EngineChoice, err_console, handle_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -73,4 +73,4 @@ def run(
 
     for s in skipped:
         err_console.print(Text(f"skipped {s['name']}: {s['reason']} (to enable: {s['enable']})"))
-    out_console.print(Text(str(out)))
+    typer.echo(str(out))
