@@ -10,9 +10,6 @@ import pytest
 from pptx import Presentation
 
 from cxlab import synth
-
-for _library in ("cxlab.monitor", "cxlab.experiments", "cxlab.uplift", "cxlab.optimize"):
-    pytest.importorskip(_library, reason=f"{_library} is not part of this build yet")
 from cxlab.pipeline import run_project
 from cxlab.project import ProjectConfig
 

@@ -22,7 +22,7 @@ metadata (:func:`group_dir`); raw data values never become paths.
 
 from cxlab.bundle._core import FORMAT, KINDS, Bundle, BundleError, group_dir, read_bundle, write_bundle
 from cxlab.bundle._fingerprint import fingerprint
-from cxlab.bundle._lightgbm import load_lightgbm
+from cxlab.bundle._lightgbm import load_lightgbm, load_lightgbm_many
 
 __all__ = [
     "FORMAT",
@@ -32,6 +32,7 @@ __all__ = [
     "fingerprint",
     "group_dir",
     "load_lightgbm",
+    "load_lightgbm_many",
     "read_bundle",
     "write_bundle",
 ]

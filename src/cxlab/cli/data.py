@@ -28,6 +28,9 @@ def generate(
     marketplaces: Annotated[
         str | None, typer.Option(help="Comma-separated marketplace codes, e.g. DE,FR,UK,US,JP,BR,IN.")
     ] = None,
+    incident: Annotated[
+        list[str] | None, typer.Option(help="Inject KIND:MARKETPLACE:START:DAYS:SIZE (late_delivery, orders_drop, returns_rise); repeatable.")
+    ] = None,
 ) -> None:
     """Generate a synthetic worldwide marketplace with ground truth in OUT/truth/."""
     from rich.progress import Progress
@@ -41,6 +44,8 @@ def generate(
         kwargs["end"] = end.date()
     if marketplaces:
         kwargs["marketplaces"] = tuple(m.strip().upper() for m in marketplaces.split(",") if m.strip())
+    if incident:
+        kwargs["incidents"] = tuple(synth.parse_incident(text) for text in incident)
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("generating", total=customers)
         kwargs["progress"] = lambda done, total: progress.update(task, completed=done, total=total)

@@ -8,7 +8,6 @@ small ``results/NAME.json`` for the reports.
 from __future__ import annotations
 
 import datetime as dt
-from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ def _computable(ds: Any, names: list[str]) -> tuple[list[str], list[str]]:
     return ok, sorted(set(missing))
 
 
+@stage("monitor", "Watch the metrics for unusual changes", section="monitor", needs=("customers",))
 def monitor(ctx: Context) -> dict[str, Any]:
     from cxlab.monitor import monitor as run_monitor
 
@@ -51,7 +51,7 @@ def monitor(ctx: Context) -> dict[str, Any]:
                         "columns the data has", "name other monitor.metrics (e.g. orders, active_customers)")
     until = _last_complete(observation_end(ctx), cfg.grain)  # a cut-off last week is not a drop
     result = run_monitor(ds.tables, metrics=metrics, grain=cfg.grain, by=tuple(cfg.by), methods=("ewma",),
-                         false_alarms_per_year=cfg.false_alarms_per_year, currency=ds.reporting_currency,
+                         false_alarms_per_year=cfg.false_alarms_per_year, reporting_currency=ds.reporting_currency,
                          marketplaces=ds.marketplaces, since=ctx.project.window.start, until=until)
     ctx.write_frame("alarms", result.alarms)
     ctx.write_frame("monitor", result.charts)
@@ -73,12 +73,14 @@ def _last_complete(last: dt.date, grain: str) -> dt.date:
     return last
 
 
+@stage("experiments", "Measure what tested changes did", section="experiments",
+       needs=("customers", "orders", "treatments"))
 def experiments(ctx: Context) -> dict[str, Any]:
     from cxlab.experiments import analyze
 
     ds, cfg = ctx.data, ctx.project.experiments
     result = analyze(ds, metrics=cfg.metrics, control=cfg.control, window_days=cfg.window_days,
-                     currency=ds.reporting_currency)
+                     reporting_currency=ds.reporting_currency)
     ctx.write_frame("experiments", result.table)
     summary = result.to_dict()
     summary.pop("results", None)
@@ -89,6 +91,8 @@ def experiments(ctx: Context) -> dict[str, Any]:
 UPLIFT_HOLDOUT = 0.3
 
 
+@stage("uplift", "Estimate what each retention action adds, customer by customer", section="uplift",
+       needs=("customers", "orders", "treatments"))
 def uplift(ctx: Context) -> dict[str, Any]:
     from cxlab import uplift as up
     from cxlab.uplift.evaluate import qini_curve
@@ -130,6 +134,8 @@ def _wants_plan(project: Any) -> str | None:
     return None
 
 
+@stage("plan", "Choose who gets which action within the budget", section="plan", after=("uplift",),
+       wanted=_wants_plan)
 def plan(ctx: Context) -> dict[str, Any]:
     from cxlab.optimize import allocate
     from cxlab.optimize.plan import plan_candidates, plan_summary
@@ -185,17 +191,3 @@ def _value_interval(ctx: Context, chosen: pd.DataFrame) -> list[float] | None:
         return None
     value = float(chosen["value"].sum())
     return [value * lo / est, value * hi / est]
-
-
-# Registered when the library is part of the build (each stage imports its library lazily).
-if find_spec("cxlab.monitor") is not None:
-    stage("monitor", "Watch the metrics for unusual changes", section="monitor", needs=("customers",))(monitor)
-if find_spec("cxlab.experiments") is not None:
-    stage("experiments", "Measure what tested changes did", section="experiments",
-           needs=("customers", "orders", "treatments"))(experiments)
-if find_spec("cxlab.uplift") is not None:
-    stage("uplift", "Estimate what each retention action adds, customer by customer", section="uplift",
-           needs=("customers", "orders", "treatments"))(uplift)
-if find_spec("cxlab.optimize") is not None:
-    stage("plan", "Choose who gets which action within the budget", section="plan", after=("uplift",),
-           wanted=_wants_plan)(plan)

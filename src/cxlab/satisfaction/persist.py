@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from cxlab.bundle import Bundle, BundleError, load_lightgbm, read_bundle, write_bundle
+from cxlab.bundle import Bundle, BundleError, load_lightgbm_many, read_bundle, write_bundle
 from cxlab.satisfaction.model import SatisfactionModel
 from cxlab.schema import SCALES
 
@@ -110,8 +110,8 @@ def _build(bundle: Bundle, scale: str) -> SatisfactionModel:
     except (KeyError, TypeError, ValueError) as err:
         raise BundleError(f"{bundle.path}/model.json: scale {scale!r} is missing or has a bad {err}.") from err
     model.n_features_in_ = len(model.features_)
-    model.booster_ = load_lightgbm(bundle, f"{folder}/model.txt")
-    model.score_booster_ = load_lightgbm(bundle, f"{folder}/score_model.txt")
+    boosters = load_lightgbm_many(bundle, [f"{folder}/model.txt", f"{folder}/score_model.txt"])
+    model.booster_, model.score_booster_ = boosters[f"{folder}/model.txt"], boosters[f"{folder}/score_model.txt"]
     for booster in (model.booster_, model.score_booster_):
         if booster.num_feature() != len(model.features_):
             raise BundleError(

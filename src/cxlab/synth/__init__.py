@@ -8,6 +8,7 @@ See ``docs/synth.md``.
 """
 
 from cxlab.synth.generator import GenerationSummary, generate
+from cxlab.synth.incidents import Incident, parse_incident
 from cxlab.synth.params import DEFAULT_MARKETPLACES
 
-__all__ = ["DEFAULT_MARKETPLACES", "GenerationSummary", "generate"]
+__all__ = ["DEFAULT_MARKETPLACES", "GenerationSummary", "Incident", "generate", "parse_incident"]

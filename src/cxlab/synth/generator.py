@@ -22,6 +22,8 @@ from cxlab.synth.campaign import ACTIONS, ARMS, draw_campaign
 from cxlab.synth.contacts import REASONS, draw_contacts
 from cxlab.synth.customers import Customers, draw_customers
 from cxlab.synth.events import draw_events
+from cxlab.synth.incidents import Incident, check_incidents, drop_orders
+from cxlab.synth.incidents import write_truth as write_incidents
 from cxlab.synth.orders import draw_orders
 from cxlab.synth.purchases import draw_purchases
 from cxlab.synth.surveys import SCALE_NAMES, draw_surveys
@@ -137,6 +139,7 @@ def generate(
     chunk_size: int = 100_000,
     progress: Callable[[int, int], None] | None = None,
     overwrite: bool = False,
+    incidents: Sequence[Incident] = (),
 ) -> GenerationSummary:
     """Generate a synthetic worldwide marketplace with its ground truth.
 
@@ -165,6 +168,9 @@ def generate(
         Replace ``out`` if it exists and is not empty. A folder that holds an
         earlier output of this generator (``truth/summary.json`` says so) is
         replaced without it.
+    incidents : sequence of Incident
+        Late deliveries, order drops or return rises to inject
+        (:mod:`cxlab.synth.incidents`); written to ``truth/incidents.json``.
 
     Returns
     -------
@@ -183,6 +189,7 @@ def generate(
     """
     out = Path(out)
     codes = _check_args(customers, random_state, out, start, end, marketplaces, chunk_size, overwrite)
+    incidents = check_incidents(incidents, codes, start, end)
     window = Window(start, end)
     markets = tuple(P.market_params(c) for c in codes)
     currencies = tuple(MARKETPLACES[c].currency for c in codes)
@@ -193,7 +200,7 @@ def generate(
     if out.exists() and not out.is_dir():
         out.unlink()  # _check_args allowed overwriting it
     with staged_dir(out) as tmp:
-        ctx = _Context(window, codes, markets, currencies, tmp, acc)
+        ctx = _Context(window, codes, markets, currencies, tmp, acc, incidents, random_state)
         truth_customers = StreamingFile(tmp / "truth" / "customers.parquet", CUSTOMER_TRUTH_SCHEMA)
         truth_surveys = StreamingFile(tmp / "truth" / "surveys.parquet", SURVEY_TRUTH_SCHEMA)
         try:
@@ -210,6 +217,8 @@ def generate(
             truth_customers.close()
             truth_surveys.close()
         _write_fx(tmp, currencies, acc)
+        if incidents:
+            write_incidents(tmp / "truth", incidents)
         summary = _summary(ctx, random_state=random_state, customers=customers, chunk_size=chunk_size)
         (tmp / "truth" / "summary.json").write_text(
             json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8"
@@ -229,6 +238,8 @@ class _Context:
     currencies: tuple[str, ...]
     out: Path
     acc: TruthAccumulator
+    incidents: tuple[Incident, ...] = ()
+    seed: int = 0
 
 
 def _chunk(
@@ -240,8 +251,12 @@ def _chunk(
     purchases = draw_purchases(rng, cust, w)
     campaign = draw_campaign(rng, cust, purchases, w)
     orders = draw_orders(
-        rng, cust, purchases, campaign, markets=ctx.markets, currencies=ctx.currencies, window=w
+        rng, cust, purchases, campaign, markets=ctx.markets, currencies=ctx.currencies, window=w,
+        incidents=ctx.incidents, codes=ctx.codes,
     )
+    if ctx.incidents:  # own stream: the main one is untouched
+        orders = drop_orders(orders, cust.market[orders.owner], ctx.incidents, ctx.codes, w.start,
+                             np.random.default_rng([ctx.seed, k, 0x1C1D]))
     contacts = draw_contacts(rng, cust, orders, w)
     nps_share = np.array([m.nps_share for m in ctx.markets])
     surveys = draw_surveys(rng, cust, orders, contacts.per_order, nps_share=nps_share, window=w)

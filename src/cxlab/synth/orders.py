@@ -19,6 +19,7 @@ import numpy as np
 from cxlab.synth import params as P
 from cxlab.synth.campaign import Campaign
 from cxlab.synth.customers import Customers
+from cxlab.synth.incidents import shift
 from cxlab.synth.purchases import Purchases
 from cxlab.synth.window import Window
 
@@ -78,8 +79,15 @@ def draw_orders(
     markets: tuple[P.MarketParams, ...],
     currencies: tuple[str, ...],
     window: Window,
+    incidents: tuple = (),
+    codes: tuple[str, ...] = (),
 ) -> Orders:
-    """Assemble and describe every order of the chunk."""
+    """Assemble and describe every order of the chunk.
+
+    ``incidents`` (:mod:`cxlab.synth.incidents`, marketplaces named by
+    ``codes``) raise late-delivery and return probabilities; the random draws
+    are the same as without them.
+    """
     first_owner = np.flatnonzero(purchases.born).astype(np.int64)
     owner = np.concatenate([first_owner, purchases.owner, campaign.owner])
     day = np.concatenate([cust.birth_day[first_owner], purchases.day, campaign.day])
@@ -108,6 +116,8 @@ def draw_orders(
     ).astype(np.float64)
 
     promised_day = day + promise
+    if incidents:
+        late_prob = late_prob + shift(incidents, "late_delivery", market, day, codes, window.start)
     late = rng.random(n) < late_prob
     lateness = 0.1 + rng.exponential(1.0, size=n) * late_mean
     early = rng.uniform(0.0, 0.9, size=n)
@@ -124,7 +134,10 @@ def draw_orders(
         + P.RETURN_LATE_LOGIT * late
         + P.RETURN_PER_DAY_LOGIT * days_late
     )
-    returned = delivered & (rng.random(n) < _sigmoid(logit))
+    p_return = _sigmoid(logit)
+    if incidents:
+        p_return = p_return + shift(incidents, "returns_rise", market, day, codes, window.start)
+    returned = delivered & (rng.random(n) < p_return)
     return Orders(
         owner=owner,
         day=day,

@@ -1,0 +1,411 @@
+"""Meta-learners of the effect of several actions against a control, on LightGBM.
+
+- :class:`TLearner`: one outcome model per arm; effect = mu_a(x) - mu_0(x).
+- :class:`XLearner` (Kuenzel, Sekhon, Bickel and Yu 2019, PNAS 116(10), eq. 4-6):
+  imputed effects y - mu_0(x) on the treated and mu_a(x) - y on the controls,
+  one regression each, blended by the propensity g(x) = P(T=a | T in {0,a}, x).
+- :class:`DRLearner` (Kennedy 2023, "Towards optimal doubly robust estimation
+  of heterogeneous causal effects", EJS 17(2), eq. 6): cross-fitted outcome
+  and propensity models give the AIPW pseudo-outcome
+  mu_a - mu_0 + 1[T=a](y - mu_a)/e_a - 1[T=0](y - mu_0)/e_0, regressed on x.
+
+Propensities are ``known`` (a randomized campaign: each arm's share of the
+training rows) or ``estimated`` (a LightGBM multiclass model of the arm given
+x, clipped to [0.01, 0.99]). Binary outcomes (only 0 and 1) get a binary
+objective in the outcome models. Categorical columns become LightGBM
+categoricals through codes learnt in ``fit`` (unseen levels -> missing).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from cxlab.exceptions import InputDataError
+
+_CLIP = 0.01
+#: Below this many rows a model trains on one thread unless n_jobs says otherwise.
+_SMALL = 100_000
+#: The arms' own trees on top of the shared baseline are small and strongly
+#: regularized: they learn a smooth relative lift, not noise (leaves of at
+#: least 1/20 of the arm's rows, L2 penalty, 3 leaves).
+_CORRECTION: dict[str, Any] = {"lambda_l2": 100.0, "num_leaves": 3}
+_CORRECTION_LEAF_SHARE = 20
+
+
+def _encode(X: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> np.ndarray:
+    cols = []
+    for name in features:
+        if name in categories:
+            codes = pd.Categorical(X[name].astype("string").to_numpy(dtype=object, na_value=None),
+                                   categories=categories[name]).codes.astype(np.float64)
+            codes[codes < 0] = np.nan
+            cols.append(codes)
+        else:
+            cols.append(pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
+    return np.column_stack(cols) if cols else np.zeros((len(X), 0))
+
+
+class _MetaLearner(BaseEstimator):
+    """Shared machinery: encoding, LightGBM training, propensities, (de)serialization."""
+
+    kind = "base"
+
+    def __init__(
+        self,
+        *,
+        control: str = "control",
+        propensity: Literal["known", "estimated"] = "known",
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 50,
+        shared_baseline: bool = True,
+        random_state: int = 0,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.control = control
+        self.shared_baseline = shared_baseline
+        self.propensity = propensity
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # --- helpers ------------------------------------------------------------------
+
+    def _params(self, objective: str) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "objective": objective, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples, "seed": self.random_state, "verbosity": -1,
+            "deterministic": True, "force_col_wise": True,
+        }
+        if self.n_jobs is not None:
+            params["num_threads"] = self.n_jobs
+        return params
+
+    def _threads(self, rows: int) -> dict[str, Any]:
+        # OpenMP threads spin-wait; on small data one thread is faster (and far
+        # faster on a busy machine) than all cores.
+        return {"num_threads": 1} if self.n_jobs is None and rows < _SMALL else {}
+
+    def _train(
+        self, X: np.ndarray, y: np.ndarray, objective: str = "regression", *, init_score: np.ndarray | None = None,
+        rounds: int | None = None, **extra: Any,
+    ) -> Any:
+        import lightgbm as lgb
+
+        cat = [i for i, f in enumerate(self.features_) if f in self.categories_]
+        data = lgb.Dataset(X, y, init_score=init_score, categorical_feature=cat or "auto", free_raw_data=True,
+                           params={"max_bin": 255})
+        params = {**self._params(objective), **self._threads(X.shape[0]), **extra}
+        return lgb.train(params, data, num_boost_round=max(rounds or self.n_estimators, 1))
+
+    def _validate(self, X: Any, treatment: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        if self.propensity not in ("known", "estimated"):
+            raise InputDataError(f"{type(self).__name__}: propensity must be 'known' or 'estimated'; got {self.propensity!r}.")
+        for name in ("n_estimators", "num_leaves", "min_child_samples"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or not 1 <= v <= 100_000:
+                raise InputDataError(f"{type(self).__name__}: {name} must be an integer in [1, 100000]; got {v!r}.")
+        if not 0 < float(self.learning_rate) <= 1:
+            raise InputDataError(f"{type(self).__name__}: learning_rate must be in (0, 1]; got {self.learning_rate!r}.")
+        X = pd.DataFrame(X)
+        t = np.asarray(treatment).astype(str)
+        y = np.asarray(y, dtype=np.float64)
+        if not (len(X) == t.size == y.size):
+            raise InputDataError(f"{type(self).__name__}: X, treatment and y must have the same length; got "
+                                 f"{len(X):,}, {t.size:,} and {y.size:,}.")
+        if not np.isfinite(y).all():
+            raise InputDataError(f"{type(self).__name__}: y must be finite; {int((~np.isfinite(y)).sum()):,} values are not.")
+        arms, counts = np.unique(t, return_counts=True)
+        if self.control not in arms:
+            raise InputDataError(
+                f"{type(self).__name__}: no row has the control action {self.control!r}; actions are "
+                f"{', '.join(map(repr, arms[:10]))}. Name the control with control=... (--control)."
+            )
+        if arms.size < 2:
+            raise InputDataError(f"{type(self).__name__}: needs the control and at least one action; got only {arms[0]!r}.")
+        small = [f"{a!r} ({c})" for a, c in zip(arms, counts, strict=True) if c < 2 * self.min_child_samples]
+        if small:
+            raise InputDataError(
+                f"{type(self).__name__}: each action needs at least {2 * self.min_child_samples} rows; "
+                f"{', '.join(small[:5])} have fewer. Lower min_child_samples or drop the action."
+            )
+        return X, t, y
+
+    def _setup(self, X: pd.DataFrame, t: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self.features_ = [str(c) for c in X.columns]
+        self.categories_ = {
+            str(c): sorted(X[c].dropna().astype(str).unique().tolist())
+            for c in X.columns
+            if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))
+        }
+        self.actions_ = [str(a) for a in np.unique(t) if a != self.control]
+        self.arms_ = [self.control, *self.actions_]
+        self.binary_ = bool(np.isin(np.unique(y), (0.0, 1.0)).all())
+        self.link_ = "logit" if self.binary_ else ("log" if (y >= 0).all() and (y > 0).any() else "identity")
+        self.arm_shares_ = [float(np.mean(t == a)) for a in self.arms_]
+        self.propensity_model_ = None
+        return _encode(X, self.features_, self.categories_)
+
+    def _arm_index(self, t: np.ndarray) -> np.ndarray:
+        index = {a: k for k, a in enumerate(self.arms_)}
+        return np.array([index[a] for a in t], dtype=np.int64)
+
+    def _fit_propensity(self, Z: np.ndarray, arm: np.ndarray) -> Any:
+        return self._train(Z, arm.astype(np.float64), "multiclass", num_class=len(self.arms_))
+
+    def _propensities(self, Z: np.ndarray, model: Any | None = None) -> np.ndarray:
+        """P(arm | x), shape (n, n_arms)."""
+        model = model if model is not None else getattr(self, "propensity_model_", None)
+        if model is None:
+            return np.tile(np.asarray(self.arm_shares_), (Z.shape[0], 1))
+        p = np.asarray(model.predict(Z)).reshape(Z.shape[0], len(self.arms_))
+        return np.clip(p, _CLIP, 1 - _CLIP)
+
+    def _mu(self, Z: np.ndarray, models: list[Any]) -> np.ndarray:
+        """Expected outcome per arm: the shared baseline's raw score plus each arm's own trees."""
+        base = models[0].predict(Z, raw_score=True) if self.shared_baseline else 0.0
+        raw = np.column_stack([base + m.predict(Z, raw_score=True) for m in models[1:]])
+        if self.link_ == "logit":
+            return 1.0 / (1.0 + np.exp(-raw))
+        if self.link_ == "log":
+            return np.exp(raw)
+        return raw
+
+    def _fit_mu(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> list[Any]:
+        """[baseline, model of arm 0, model of arm 1, ...].
+
+        With ``shared_baseline`` one model of all rows (every arm) learns what
+        the arms share, and each arm's model boosts on from its scores
+        (LightGBM ``init_score``), learning only how that arm differs. The
+        arms' difference then carries little of the baseline's estimation
+        noise. Non-negative outcomes use a log link (Tweedie), so an arm's
+        trees express a relative lift; 0/1 outcomes a logit link.
+        """
+        objective = {"logit": "binary", "log": "tweedie", "identity": "regression"}[self.link_]
+        if not self.shared_baseline:
+            return [None, *(self._train(Z[arm == k], y[arm == k], objective) for k in range(len(self.arms_)))]
+        pool = self._train(Z, y, objective)
+        base = pool.predict(Z, raw_score=True)
+        return [pool, *(
+            self._train(
+                Z[arm == k], y[arm == k], objective, init_score=base[arm == k], rounds=self.n_estimators // 2,
+                min_data_in_leaf=max(self.min_child_samples, int((arm == k).sum()) // _CORRECTION_LEAF_SHARE),
+                **_CORRECTION,
+            )
+            for k in range(len(self.arms_))
+        )]
+
+    # --- public API ---------------------------------------------------------------
+
+    def fit(self, X: Any, treatment: Any, y: Any) -> _MetaLearner:
+        """Fit on features ``X`` (a DataFrame), the action of each row and its outcome ``y``."""
+        X, t, y = self._validate(X, treatment, y)
+        Z = self._setup(X, t, y)
+        arm = self._arm_index(t)
+        if self.propensity == "estimated":
+            self.propensity_model_ = self._fit_propensity(Z, arm)
+        self._fit_models(Z, arm, y)
+        return self
+
+    def _fit_models(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _effects(self, Z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "features_")
+        X = pd.DataFrame(X)
+        missing = [f for f in self.features_ if f not in X.columns]
+        if missing:
+            raise InputDataError(
+                f"{type(self).__name__}: X lacks the feature columns {', '.join(missing[:5])} the model was fit on."
+            )
+        return _encode(X, self.features_, self.categories_)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Effect of each action in :attr:`actions_` against the control, shape (n, n_actions)."""
+        return self._effects(self._check_X(X))
+
+    def predict_outcomes(self, X: Any) -> np.ndarray:
+        """Expected outcome under each arm in :attr:`arms_` (control first), shape (n, n_arms)."""
+        return self._mu(self._check_X(X), self.mu_models_)
+
+    def propensities(self, X: Any) -> np.ndarray:
+        """P(arm | x) used by the learner, shape (n, n_arms)."""
+        return self._propensities(self._check_X(X))
+
+    # --- saving without pickle -----------------------------------------------------
+
+    def _boosters(self) -> dict[str, Any]:
+        out = {f"mu_{k}.txt": m for k, m in enumerate(self.mu_models_) if m is not None}
+        if self.propensity_model_ is not None:
+            out["propensity.txt"] = self.propensity_model_
+        return out
+
+    def to_files(self) -> tuple[dict[str, str], dict[str, Any]]:
+        """LightGBM text models by safe file name, and the JSON metadata that ties them together."""
+        check_is_fitted(self, "features_")
+        files = {name: b.model_to_string() for name, b in self._boosters().items()}
+        meta = {
+            "learner": self.kind, "params": self.get_params(), "features": self.features_,
+            "categories": self.categories_, "actions": self.actions_, "arms": self.arms_, "binary": self.binary_,
+            "link": self.link_,
+            "arm_shares": self.arm_shares_, "boosters": sorted(files),
+        }
+        return files, json.loads(json.dumps(meta))
+
+    @classmethod
+    def from_files(cls, files: dict[str, Any], metadata: dict[str, Any]) -> _MetaLearner:
+        """Inverse of :meth:`to_files`; ``files`` maps names to ``lightgbm.Booster``."""
+        model = cls(**metadata["params"])
+        model.features_ = list(metadata["features"])
+        model.categories_ = {k: list(v) for k, v in metadata["categories"].items()}
+        model.actions_ = list(metadata["actions"])
+        model.arms_ = list(metadata["arms"])
+        model.binary_ = bool(metadata["binary"])
+        model.link_ = str(metadata["link"])
+        model.arm_shares_ = list(metadata["arm_shares"])
+        model.propensity_model_ = files.get("propensity.txt")
+        model._restore(files)
+        return model
+
+    def _restore(self, files: dict[str, Any]) -> None:
+        self.mu_models_ = [files.get(f"mu_{k}.txt") for k in range(len(self.arms_) + 1)]
+
+
+class TLearner(_MetaLearner):
+    """One LightGBM outcome model per arm; effect = mu_a(x) - mu_0(x).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"x": rng.normal(size=2000)})
+    >>> t = rng.choice(["control", "mail"], size=2000)
+    >>> y = X["x"].to_numpy() + (t == "mail") * (X["x"].to_numpy() > 0) + rng.normal(0, .1, 2000)
+    >>> m = TLearner().fit(X, t, y)
+    >>> tau = m.predict(pd.DataFrame({"x": [-1.0, 1.0]}))
+    >>> bool(0.8 < tau[1, 0] - tau[0, 0] < 1.2)
+    True
+    """
+
+    kind = "t"
+
+    def _fit_models(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> None:
+        self.mu_models_ = self._fit_mu(Z, arm, y)
+
+    def _effects(self, Z: np.ndarray) -> np.ndarray:
+        mu = self._mu(Z, self.mu_models_)
+        return mu[:, 1:] - mu[:, :1]
+
+
+class XLearner(_MetaLearner):
+    """X-learner (Kuenzel et al. 2019): imputed effects on both sides, blended by the propensity."""
+
+    kind = "x"
+
+    def _fit_models(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> None:
+        self.mu_models_ = self._fit_mu(Z, arm, y)
+        control = arm == 0
+        self.tau1_models_, self.tau0_models_ = [], []
+        for k in range(1, len(self.arms_)):
+            on = arm == k
+            d1 = y[on] - self._mu(Z[on], self.mu_models_)[:, 0]
+            d0 = self._mu(Z[control], self.mu_models_)[:, k] - y[control]
+            self.tau1_models_.append(self._train(Z[on], d1))
+            self.tau0_models_.append(self._train(Z[control], d0))
+
+    def _effects(self, Z: np.ndarray) -> np.ndarray:
+        e = self._propensities(Z)
+        out = np.empty((Z.shape[0], len(self.actions_)))
+        for k in range(1, len(self.arms_)):
+            g = e[:, k] / (e[:, k] + e[:, 0])
+            out[:, k - 1] = g * self.tau0_models_[k - 1].predict(Z) + (1 - g) * self.tau1_models_[k - 1].predict(Z)
+        return out
+
+    def _boosters(self) -> dict[str, Any]:
+        out = super()._boosters()
+        for k in range(len(self.actions_)):
+            out[f"tau1_{k + 1}.txt"] = self.tau1_models_[k]
+            out[f"tau0_{k + 1}.txt"] = self.tau0_models_[k]
+        return out
+
+    def _restore(self, files: dict[str, Any]) -> None:
+        super()._restore(files)
+        self.tau1_models_ = [files[f"tau1_{k + 1}.txt"] for k in range(len(self.actions_))]
+        self.tau0_models_ = [files[f"tau0_{k + 1}.txt"] for k in range(len(self.actions_))]
+
+
+class DRLearner(_MetaLearner):
+    """DR-learner (Kennedy 2023): cross-fitted AIPW pseudo-outcomes regressed on x.
+
+    ``n_folds`` folds (default 2) fit the outcome and propensity models used
+    for the pseudo-outcomes of the other folds; :meth:`predict_outcomes`
+    averages the fold models.
+    """
+
+    kind = "dr"
+
+    def __init__(self, *, n_folds: int = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.n_folds = n_folds
+
+    def _fit_models(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> None:
+        if not isinstance(self.n_folds, (int, np.integer)) or not 2 <= self.n_folds <= 10:
+            raise InputDataError(f"DRLearner: n_folds must be an integer in [2, 10]; got {self.n_folds!r}.")
+        rng = np.random.default_rng(self.random_state)
+        fold = rng.integers(0, self.n_folds, size=arm.size)
+        mu = np.empty((arm.size, len(self.arms_)))
+        e = np.empty_like(mu)
+        self.mu_folds_ = []
+        for f in range(self.n_folds):
+            train, held = fold != f, fold == f
+            models = self._fit_mu(Z[train], arm[train], y[train])
+            self.mu_folds_.append(models)
+            mu[held] = self._mu(Z[held], models)
+            prop = self._fit_propensity(Z[train], arm[train]) if self.propensity == "estimated" else None
+            e[held] = self._propensities(Z[held], prop)
+        self.mu_models_ = self.mu_folds_[0]
+        self.tau_models_ = []
+        rows = np.arange(arm.size)
+        resid = (y - mu[rows, arm]) / e[rows, arm]
+        for k in range(1, len(self.arms_)):
+            psi = mu[:, k] - mu[:, 0] + np.where(arm == k, resid, 0.0) - np.where(arm == 0, resid, 0.0)
+            keep = (arm == k) | (arm == 0)
+            self.tau_models_.append(self._train(Z[keep], psi[keep]))
+
+    def predict_outcomes(self, X: Any) -> np.ndarray:
+        Z = self._check_X(X)
+        return np.mean([self._mu(Z, models) for models in self.mu_folds_], axis=0)
+
+    def _effects(self, Z: np.ndarray) -> np.ndarray:
+        return np.column_stack([m.predict(Z) for m in self.tau_models_])
+
+    def _boosters(self) -> dict[str, Any]:
+        out = {f"mu_{f}_{k}.txt": m for f, models in enumerate(self.mu_folds_) for k, m in enumerate(models)
+               if m is not None}
+        if self.propensity_model_ is not None:
+            out["propensity.txt"] = self.propensity_model_
+        out |= {f"tau_{k + 1}.txt": m for k, m in enumerate(self.tau_models_)}
+        return out
+
+    def _restore(self, files: dict[str, Any]) -> None:
+        self.mu_folds_ = [
+            [files.get(f"mu_{f}_{k}.txt") for k in range(len(self.arms_) + 1)] for f in range(self.n_folds)
+        ]
+        self.mu_models_ = self.mu_folds_[0]
+        self.tau_models_ = [files[f"tau_{k + 1}.txt"] for k in range(len(self.actions_))]
+
+
+LEARNERS: dict[str, type[_MetaLearner]] = {"t": TLearner, "x": XLearner, "dr": DRLearner}

@@ -1,0 +1,120 @@
+"""Acceptance on generated data: false alarms without incidents, detection of
+incidents of 1 and 2 standard deviations of the daily series, start estimates.
+
+Five seeds, seven marketplaces, two years, daily CSAT, orders and late-delivery
+rate. Incident sizes come from a clean reference dataset: the median daily
+standard deviation (sampling error and between-day variation) of each series
+in the monitored months.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlab import synth
+from cxlab.io import load_dataset
+from cxlab.metrics import METRICS, compute_metrics
+from cxlab.monitor import monitor_series, series_from_metrics
+from cxlab.monitor.api import _train_mask, parse_baseline
+from cxlab.monitor.baseline import fit_baseline
+from cxlab.monitor.evaluate import score_incidents
+
+pytestmark = pytest.mark.slow
+
+SEEDS = (11, 12, 13, 14, 15)
+REFERENCE_SEED = 10
+CUSTOMERS = 30_000
+WATCHED = ["csat", "orders", "late_delivery_rate"]
+BASELINE = "2024-07-01:2025-03-31"
+MONITOR_FROM, UNTIL = np.datetime64("2025-04-01"), "2025-10-31"  # before the retention campaign
+INCIDENT_START, INCIDENT_DAYS = "2025-06-01", 60
+METHODS = ("ewma", "cusum", "shewhart")
+REFIT_DAYS = 28
+#: (kind, size in sd) -> marketplace. CSAT in DE and FR follows their late deliveries.
+LAYOUT = {("late_delivery", 1): "DE", ("late_delivery", 2): "FR", ("orders_drop", 1): "UK", ("orders_drop", 2): "US"}
+AFFECTED = {("late_delivery_rate", "DE"), ("csat", "DE"), ("late_delivery_rate", "FR"), ("csat", "FR"),
+            ("orders", "UK"), ("orders", "US")}
+
+
+def _series(path: Path):
+    ds = load_dataset(path)
+    frame = compute_metrics(ds.tables, metrics=WATCHED, grain="day", by=["marketplace"],
+                            marketplaces=ds.marketplaces, until=UNTIL)
+    return series_from_metrics(frame, by=["marketplace"], grain="day", catalog=METRICS, metrics=WATCHED)
+
+
+def _run(series):
+    return monitor_series(series, methods=METHODS, baseline=BASELINE, refit_days=REFIT_DAYS)
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("monitor-generated")
+    synth.generate(customers=CUSTOMERS, random_state=REFERENCE_SEED, out=root / "reference")
+    ref = _series(root / "reference")
+    train = _train_mask(ref, parse_baseline(BASELINE))
+    watch = ref.dates >= MONITOR_FROM
+    sd, mean = {}, {}
+    for kind in ("count", "proportion"):
+        rows = [i for i, k in enumerate(ref.kinds) if k == kind]
+        fit = fit_baseline(ref.value[rows], kind=kind, train=train, weekday=ref.weekday, n=ref.n[rows])
+        for j, i in enumerate(rows):
+            sd[ref.keys[i]] = float(np.nanmedian(fit.sd[j, watch]))
+            mean[ref.keys[i]] = float(np.nanmean(fit.expected[j, watch]))
+    runs = [(_run(ref), [])]
+    for seed in SEEDS:
+        incidents = []
+        for (kind, k), market in LAYOUT.items():
+            metric = "late_delivery_rate" if kind == "late_delivery" else "orders"
+            size = k * sd[(metric, market)]
+            if kind == "orders_drop":
+                size /= mean[(metric, market)]
+            incidents.append(f"{kind}:{market}:{INCIDENT_START}:{INCIDENT_DAYS}:{size:.6f}")
+        out = root / f"seed{seed}"
+        synth.generate(customers=CUSTOMERS, random_state=seed, out=out,
+                       incidents=[synth.parse_incident(t) for t in incidents])
+        truth = json.loads((out / "truth" / "incidents.json").read_text())["incidents"]
+        for inc, ((_, k), _) in zip(truth, LAYOUT.items()):
+            inc["sd"] = k
+        runs.append((_run(_series(out)), truth))
+    return {"runs": runs, "sd": sd}
+
+
+def test_false_alarm_rate_without_incidents(evaluation: dict) -> None:
+    days = (np.datetime64(UNTIL) - MONITOR_FROM).astype(int) + 1
+    requested = 365.25 / 370.0
+    for method in METHODS:
+        alarms, series_years = 0, 0.0
+        for result, truth in evaluation["runs"]:
+            clean = [k for k in result.series if not truth or k not in AFFECTED]
+            a = result.alarms[result.alarms["method"] == method]
+            alarms += int(a[[(m, s) in clean for m, s in zip(a["metric"], a["segment"])]].shape[0])
+            series_years += len(clean) * days / 365.25
+        rate = alarms / series_years
+        print(f"{method}: {alarms} alarms in {series_years:.1f} series-years = {rate:.3f}/series-year "
+              f"(requested {requested:.3f})")
+        assert series_years > 50
+        assert rate <= 1.5 * requested
+
+
+def test_incidents_detected_with_start(evaluation: dict) -> None:
+    scores = pd.concat(
+        [score_incidents(result.alarms, truth).assign(sd=[t["sd"] for t in truth for _ in METHODS])
+         for result, truth in evaluation["runs"] if truth], ignore_index=True,
+    )
+    summary = scores.groupby(["sd", "method"]).agg(
+        incidents=("detected", "size"), detected=("detected", "mean"),
+        median_delay_days=("delay_days", "median"),
+        median_abs_start_error=("start_error_days", lambda s: float(np.median(np.abs(s.dropna())))),
+        start_within_3_days=("start_error_days", lambda s: float(np.mean(np.abs(s.dropna()) <= 3))),
+    )
+    print(summary.to_string())
+    assert (summary["incidents"] == 2 * len(SEEDS)).all()
+    assert (summary["detected"] >= 0.95).all()
+    two = summary.xs(2, level="sd")
+    assert (two["median_abs_start_error"] <= 3).all()
