@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,26 @@ def orders_only_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     init = CliRunner().invoke(app, ["init", str(data)])
     assert init.exit_code == 0, init.output
     return _run(data / "project.yaml", tmp_path_factory.mktemp("runs") / "orders-only-run")
+
+
+#: Words an executive should not meet (method names and statistics jargon).
+JARGON = ("AIPW", "IPW", "SHAP", "BG/NBD", "Pareto/NBD", "Gamma-Gamma", "Lagrangian", "LightGBM", "CUPED",
+          "SRM", "AUC", "ECE", "Kish", "Qini", "EWMA", "CUSUM", "Shewhart", "doubly robust", "propensity",
+          "p-value", "cross-fitting", "log-odds", "Hessian", "covariate", "standardized mean difference",
+          "delta method", "heteroskedastic", "MIP", "dual bound", "snake_case", "csat5", "nps11", "p_alive")
+
+
+def _visible_text(html: str) -> str:
+    """The report without the plotly.js bundle (chart data, titles and text kept)."""
+    return re.sub(r"<script>.*?</script>", " ", html, flags=re.S)
+
+
+@pytest.fixture(scope="session")
+def jargon_in() -> Callable[[str], list[str]]:
+    """The jargon words found in a report's text (HTML or plain)."""
+
+    def found(text: str) -> list[str]:
+        text = _visible_text(text)
+        return [w for w in JARGON if re.search(rf"(?<![\w/-]){re.escape(w)}(?![\w/-])", text, flags=re.I)]
+
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -58,3 +59,11 @@ def test_reports_show_alarms_experiments_qini_and_the_plan(campaign_run: Path) -
     deck = Presentation(str(campaign_run / "report" / "deck.pptx"))
     assert 6 <= len(deck.slides) <= 10
     assert any(s.shapes.title.text == "Recommended plan" for s in deck.slides)
+
+
+
+def test_exec_report_with_every_section_has_no_jargon(campaign_run: Path, jargon_in: Callable) -> None:
+    assert jargon_in((campaign_run / "report" / "exec.html").read_text()) == []
+    deck = " ".join(shape.text_frame.text for slide in Presentation(str(campaign_run / "report" / "deck.pptx")).slides
+                    for shape in slide.shapes if shape.has_text_frame)
+    assert jargon_in(deck) == []
