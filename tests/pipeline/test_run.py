@@ -218,3 +218,9 @@ def test_report_command_renders_each_audience_and_format(shop_run: Path, tmp_pat
     assert bad.exit_code == 2 and "exec audience" in bad.output
     not_a_run = runner.invoke(app, ["report", str(tmp_path), "--out", str(tmp_path / "y.html")])
     assert not_a_run.exit_code == 2 and "manifest.json" in not_a_run.output
+
+
+def test_rejects_folder_is_there_when_nothing_was_rejected(orders_only_run: Path) -> None:
+    m = manifest(orders_only_run)
+    assert all(t["rows_rejected"] == 0 for t in m["tables"].values())
+    assert (orders_only_run / "rejects").is_dir() and not list((orders_only_run / "rejects").iterdir())

@@ -25,6 +25,7 @@ def validate(ctx: Context) -> dict[str, Any]:
     cfg = ctx.project.data
     ds = load_dataset(cfg.path, engine=ctx.project.engine, config=cfg, rejects_dir=ctx.out, progress=ctx.say)
     ctx.ds = ds
+    (ctx.out / "rejects").mkdir(exist_ok=True)  # always there; empty when no row was set aside
     inputs = {}
     for name, table in ds.report.tables.items():
         source = Path(table.source)
