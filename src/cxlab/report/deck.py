@@ -124,7 +124,12 @@ def render_deck(run: RunData) -> bytes:
     plan = plan_block(run)
     skipped = skipped_block(run)
     fixed = 4 + (skipped is not None)  # title, headlines, plan, data (+ not covered)
-    views = exec_views(run)[: MAX_SLIDES - fixed]
+    # the story first when not every chart fits: satisfaction, its drivers, value, then the rest
+    priority = ["satisfaction_csat5", "drivers", "customer_value", "trend_csat", "trend_active_customers",
+                "retention", "satisfaction_nps11"]
+    chosen = sorted(exec_views(run), key=lambda v: priority.index(v.key) if v.key in priority else len(priority))
+    keep = {v.key for v in chosen[: MAX_SLIDES - fixed]}
+    views = [v for v in exec_views(run) if v.key in keep]
     for view in views:
         slide = prs.slides.add_slide(only_title)
         _title(slide, view.title)
