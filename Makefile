@@ -14,11 +14,11 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[spark,serve,dev]"
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[spark,serve,dev,test]"
 	@touch $(STAMP)
 
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[spark,serve,dev,bench]"
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[spark,serve,dev,test,bench]"
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps balance==0.23.0
 	@touch $(BENCH_STAMP)
 

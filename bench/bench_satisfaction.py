@@ -12,10 +12,12 @@ Parts (each printed as a table and written to bench/results/satisfaction.json):
 3. ``model``: SatisfactionModel fit on the respondents of 70% of customers; AUC
    and ECE on all invitations of the other 30% with their would-be scores, next
    to the AUC of the true probabilities; top-3 drivers vs the generator's causes.
-4. ``speed``: 1,000,000 invitations resampled from a generated dataset,
-   responses redrawn; time of naive, ipw and aipw (5-fold); Meta's ``balance``
-   (IPW and raking) and cxlab aipw on the first 100,000 of them (balance's IPW
-   takes about 100 s per 100,000 rows here), with errors side by side.
+4. ``peers``: cxlab naive, IPW and AIPW against Meta's ``balance`` (raking; IPW
+   with a plain logistic regression; IPW with its default cross-validated
+   penalty, on 3 draws) on the same 100,000 invitations, responses redrawn 20
+   times: mean and spread of the absolute error, time per fit.
+5. ``speed``: 1,000,000 invitations resampled from a generated dataset,
+   responses redrawn; time of naive, ipw and aipw (5-fold).
 
 Usage: ``python bench/bench_satisfaction.py [--quick]``.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 import sys
 import tempfile
 import time
@@ -125,30 +128,13 @@ def part_model(frame: pd.DataFrame, summary: dict) -> dict:
             "top3_in_true_causes": all(f in allowed for f in top)}
 
 
-def part_speed(frame: pd.DataFrame, n: int, balance_n: int) -> dict:
-    csat = frame[frame.scale == "csat5"].reset_index(drop=True)
-    rng = np.random.default_rng(7)
-    big = redraw(csat.iloc[rng.integers(0, len(csat), n)].reset_index(drop=True), rng)
-    truth = float((big.true_score >= 4).mean())
-    covariates = ["marketplace", "delay_days", "days_late", "late", "returned", "contacts",
-                  "amount_reporting", "segment", "prime", "device", "age_band"]
-    out: dict = {"invitations": n, "truth": truth, "cxlab": {}, "balance": {}}
-    for method in ("naive", "ipw", "aipw"):
-        t0 = time.perf_counter()
-        est = estimate_population(big, method=method, covariates=covariates, n_jobs=1)
-        out["cxlab"][method] = {"seconds": time.perf_counter() - t0,
-                                "error": abs(float(est.estimate[0]) - truth)}
-    sub = big.iloc[:balance_n].reset_index(drop=True)
-    sub_truth = float((sub.true_score >= 4).mean())
-    t0 = time.perf_counter()
-    est = estimate_population(sub, method="aipw", covariates=covariates, n_jobs=1)
-    out["cxlab"]["aipw_balance_sample"] = {"rows": balance_n, "seconds": time.perf_counter() - t0,
-                                           "error": abs(float(est.estimate[0]) - sub_truth)}
-    try:
-        from balance import Sample
-    except ImportError as err:  # bench extra not installed
-        out["balance"] = {"error": f"balance not importable: {err}"}
-        return out
+def _balance_estimate(sub: pd.DataFrame, covariates: list[str], method: str, **kwargs: object) -> float:
+    """balance's adjusted mean of ``score >= 4`` of the respondents towards all invited."""
+    import logging
+
+    from balance import Sample
+
+    logging.getLogger("balance").setLevel(logging.ERROR)
     data = sub[covariates].copy()
     for c in ("late", "returned", "prime"):
         data[c] = data[c].astype(float)
@@ -156,16 +142,93 @@ def part_speed(frame: pd.DataFrame, n: int, balance_n: int) -> dict:
     data["y"] = (sub.score >= 4).astype(float)
     resp = data[sub.score.notna().to_numpy()]
     target = Sample.from_frame(data.drop(columns="y"), id_column="id")
-    for method in ("ipw", "rake"):
+    sample = Sample.from_frame(resp, id_column="id", outcome_columns=["y"])
+    adjusted = sample.set_target(target).adjust(method=method, **kwargs)
+    return float(adjusted.outcomes().mean().iloc[0, -1])
+
+
+PEER_COVARIATES = ["marketplace", "delay_days", "days_late", "late", "returned", "contacts",
+                   "amount_reporting", "segment", "prime", "device", "age_band"]
+
+
+def part_peers(
+    frame: pd.DataFrame, n: int, draws: int, default_ipw_draws: int, on_draw: Callable[[dict], None] | None = None
+) -> dict:
+    """cxlab IPW and AIPW against balance on the same ``n`` invitations.
+
+    The invitations (features and would-be scores) are fixed; who responds is
+    redrawn ``draws`` times from the generator's response probabilities. Every
+    method runs on every draw (balance's default IPW, which cross-validates 250
+    penalties, on the first ``default_ipw_draws`` only, none by default); the error is against the
+    true CSAT of the ``n`` invited. Times are compute only, in this process.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    csat = frame[frame.scale == "csat5"].reset_index(drop=True)
+    rng = np.random.default_rng(11)
+    fixed = csat.iloc[rng.integers(0, len(csat), n)].reset_index(drop=True)
+    truth = float((fixed.true_score >= 4).mean())
+    methods = {
+        "cxlab naive": lambda d: estimate_population(d, method="naive", covariates=PEER_COVARIATES, n_jobs=1),
+        "cxlab ipw": lambda d: estimate_population(d, method="ipw", covariates=PEER_COVARIATES, n_jobs=1),
+        "cxlab aipw": lambda d: estimate_population(d, method="aipw", covariates=PEER_COVARIATES, n_jobs=1),
+        "balance rake": lambda d: _balance_estimate(d, PEER_COVARIATES, "rake"),
+        "balance ipw (LogisticRegression)": lambda d: _balance_estimate(
+            d, PEER_COVARIATES, "ipw", model=LogisticRegression(max_iter=1000)),
+        "balance ipw (default: CV over 250 penalties)": lambda d: _balance_estimate(d, PEER_COVARIATES, "ipw"),
+    }
+    records: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
+    for draw in range(draws):
+        d = redraw(fixed, rng)
+        for name, fn in methods.items():
+            if name.startswith("balance ipw (default") and draw >= default_ipw_draws:
+                continue
+            t0 = time.perf_counter()
+            try:
+                out = fn(d)
+            except Exception as err:  # noqa: BLE001 - report the peer's failure, keep going
+                records[name].append((float("nan"), float("nan")))
+                print(f"{name} failed on draw {draw}: {type(err).__name__}: {err}"[:300], file=sys.stderr)
+                continue
+            secs = time.perf_counter() - t0
+            value = out if isinstance(out, float) else float(out.estimate[0])
+            records[name].append((abs(value - truth), secs))
+        print(f"draw {draw + 1}/{draws} done", file=sys.stderr, flush=True)
+        if on_draw is not None:  # keep what is done if the run is cut short
+            on_draw(_peer_summary(records, n, draw + 1, truth))
+    return _peer_summary(records, n, draws, truth)
+
+
+def _peer_summary(records: dict[str, list[tuple[float, float]]], n: int, draws: int, truth: float) -> dict:
+    rows = []
+    for name, rec in records.items():
+        err = np.array([e for e, _ in rec])
+        secs = np.array([s for _, s in rec])
+        ok = np.isfinite(err)
+        rows.append({
+            "method": name, "draws": int(ok.sum()), "failed": int((~ok).sum()),
+            "mean_abs_error": float(err[ok].mean()) if ok.any() else None,
+            "sd_abs_error": float(err[ok].std(ddof=1)) if ok.sum() > 1 else None,
+            "max_abs_error": float(err[ok].max()) if ok.any() else None,
+            "median_seconds": float(np.median(secs[ok])) if ok.any() else None,
+            "best_seconds": float(secs[ok].min()) if ok.any() else None,
+        })
+    return {"invitations": n, "draws": draws, "truth": truth, "rows": rows}
+
+
+def part_speed(frame: pd.DataFrame, n: int) -> dict:
+    csat = frame[frame.scale == "csat5"].reset_index(drop=True)
+    rng = np.random.default_rng(7)
+    big = redraw(csat.iloc[rng.integers(0, len(csat), n)].reset_index(drop=True), rng)
+    truth = float((big.true_score >= 4).mean())
+    covariates = ["marketplace", "delay_days", "days_late", "late", "returned", "contacts",
+                  "amount_reporting", "segment", "prime", "device", "age_band"]
+    out: dict = {"invitations": n, "truth": truth, "cxlab": {}}
+    for method in ("naive", "ipw", "aipw"):
         t0 = time.perf_counter()
-        try:
-            sample = Sample.from_frame(resp, id_column="id", outcome_columns=["y"])
-            adjusted = sample.set_target(target).adjust(method=method)
-            value = float(adjusted.outcomes().mean().iloc[0, -1])
-            out["balance"][method] = {"rows": balance_n, "seconds": time.perf_counter() - t0,
-                                      "error": abs(value - sub_truth)}
-        except Exception as err:  # noqa: BLE001 - report the peer's failure, keep going
-            out["balance"][method] = {"rows": balance_n, "failed": f"{type(err).__name__}: {err}"[:300]}
+        est = estimate_population(big, method=method, covariates=covariates, n_jobs=1)
+        out["cxlab"][method] = {"seconds": time.perf_counter() - t0,
+                                "error": abs(float(est.estimate[0]) - truth)}
     return out
 
 
@@ -185,20 +248,28 @@ def table(results: dict) -> str:
         add("AUC model / AUC true p", f"{m['auc']:.3f}/{m['auc_true_p']:.3f}")
         add("ECE (<= 0.02)", f"{m['ece']:.4f}")
         add("top-3 drivers in true causes", str(m["top3_in_true_causes"]))
+    if "peers" in results:
+        for r in results["peers"]["rows"]:
+            if r["mean_abs_error"] is not None:
+                add(f"{r['method'][:30]} err mean/sd, s", f"{r['mean_abs_error']:.4f}/{r['sd_abs_error'] or 0:.4f}, "
+                    f"{r['median_seconds']:.1f}")
     if "speed" in results:
         s = results["speed"]
         for method, r in s["cxlab"].items():
             add(f"cxlab {method} seconds / abs error", f"{r['seconds']:.1f}/{r['error']:.4f}")
-        for method, r in s["balance"].items():
-            if isinstance(r, dict) and "seconds" in r:
-                add(f"balance {method} seconds / abs error", f"{r['seconds']:.1f}/{r['error']:.4f}")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few seeds and replications")
-    parser.add_argument("--parts", default="mae,coverage,model,speed")
+    parser.add_argument("--parts", default="mae,coverage,model,peers,speed")
+    parser.add_argument("--draws", type=int, default=20, help="response draws of the peers part")
+    parser.add_argument(
+        "--balance-default-draws", type=int, default=0,
+        help="draws on which to also run balance's default IPW (cross-validates 250 penalties; "
+             "about a minute per 100,000-row fit on an idle 2-core machine, far more on a busy one)",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     results: dict = {}
@@ -219,9 +290,17 @@ def main() -> int:
         if "model" in parts:
             results["model"] = part_model(frame, summary)
             print("model", json.dumps(results["model"], indent=1), flush=True)
+        if "peers" in parts:
+            def partial(peers: dict) -> None:
+                RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                RESULTS.write_text(json.dumps({**results, "peers": peers}, indent=2, default=float))
+
+            results["peers"] = part_peers(frame, 20_000 if args.quick else 100_000,
+                                          3 if args.quick else args.draws, args.balance_default_draws, partial)
+            print("peers", json.dumps(results["peers"], indent=1), flush=True)
         if "speed" in parts:
             n = 100_000 if args.quick else 1_000_000
-            results["speed"] = part_speed(frame, n, min(n, 100_000))
+            results["speed"] = part_speed(frame, n)
             print("speed", json.dumps(results["speed"], indent=1), flush=True)
     print(table(results))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

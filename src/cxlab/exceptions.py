@@ -31,11 +31,22 @@ class EngineNotAvailableError(CxlabError, ImportError):
     """An optional engine is not installed; the message gives the pip command."""
 
 
+class CxlabWarning(UserWarning):
+    """Base class of every warning cxlab emits on purpose."""
+
+
+class FitWarning(CxlabWarning):
+    """A model was fitted but the fit is doubtful (a parameter at the edge of its
+    range, a singular Hessian, a standard error that is not finite); the message
+    says what to try. The same text is kept in the model's ``diagnostics_``."""
+
 
 __all__ = [
     "ConvergenceError",
     "CxlabError",
+    "CxlabWarning",
     "EngineNotAvailableError",
+    "FitWarning",
     "InfeasibleError",
     "InputDataError",
 ]

@@ -40,17 +40,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Longest CLV horizon accepted, in years (a horizon in years, not 10^11 periods).
-MAX_HORIZON_YEARS = 100
-_PERIODS_PER_YEAR = {"W": 52.18, "D": 365.25}
 CLV_COLUMNS = ("p_alive", "expected_purchases", "expected_spend", "clv")
 SATISFACTION_COLUMNS = ("p_satisfied", "expected_score")
 ScoreTarget = Literal["auto", "invited", "orders"]
-
-
-def max_horizon(time_unit: str) -> int:
-    """The longest horizon accepted for a model in ``time_unit`` (W or D) periods."""
-    return int(MAX_HORIZON_YEARS * _PERIODS_PER_YEAR.get(time_unit, 52.18))
 
 
 class ClvScorer:
@@ -72,15 +64,11 @@ class ClvScorer:
         return self.model.by
 
     def check_horizon(self, horizon: int, discount_rate: float) -> None:
-        """Refuse a horizon beyond :data:`MAX_HORIZON_YEARS` or a discount rate outside [0, 1]."""
-        limit = max_horizon(self.model.time_unit)
-        if not 1 <= horizon <= limit:
-            raise InputDataError(
-                f"horizon must be 1 to {limit:,} periods ({MAX_HORIZON_YEARS} years in the model's time unit "
-                f"{self.model.time_unit}); got {horizon:,}."
-            )
-        if not 0 <= discount_rate <= 1:
-            raise InputDataError(f"discount_rate must lie in [0, 1] per period; got {discount_rate}.")
+        """Refuse a horizon beyond a century or a discount rate outside [0, 1) (one rule: :mod:`cxlab.clv.value`)."""
+        from cxlab.clv.value import check_discount_rate, check_horizon
+
+        check_horizon(horizon, self.model.time_unit, who="score", minimum=1)
+        check_discount_rate(discount_rate, who="score")
 
     def predict(
         self, rows: pd.DataFrame, *, horizon: int, discount_rate: float = 0.0, group: Any = None
@@ -113,6 +101,8 @@ class ClvScorer:
         if end is None:
             raise InputDataError("score: the model bundle records no observation end; give --observation-end DATE.")
         orders = orders_in_context(ds)
+        if self.by is not None:  # one pass over orders, then one summary per group
+            orders = ds.engine.materialize(orders)
         parts = []
         for group in self.model.parts:
             subset = orders if group is None else orders.filter(nw.col(self.by) == group)
@@ -164,11 +154,8 @@ class SatisfactionScorer:
 
     def predict(self, rows: pd.DataFrame, *, scale: str | None = None) -> pd.DataFrame:
         """``p_satisfied, expected_score`` of feature rows on one scale."""
-        model = self.model(scale)
-        return pd.DataFrame({
-            "p_satisfied": model.predict_satisfied(rows),
-            "expected_score": model.expected_score(rows),
-        })
+        p_satisfied, expected_score = self.model(scale).predict_satisfied_and_score(rows)
+        return pd.DataFrame({"p_satisfied": p_satisfied, "expected_score": expected_score})
 
     def score_batch(self, batch: pd.DataFrame, *, keys: list[str]) -> pd.DataFrame:
         """One row per input row and scale: ``keys, scale, p_satisfied, expected_score``."""

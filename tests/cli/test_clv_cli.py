@@ -66,3 +66,22 @@ def test_fit_needs_observation_end(data: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["clv", "fit", str(data), "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "--observation-end" in result.stderr
+
+
+def test_degenerate_fit_is_written_with_a_plain_warning(tmp_path: Path) -> None:
+    # a daily-grain summary where everyone buys every day and nobody leaves
+    n = 200
+    summary = pd.DataFrame({"frequency": [60] * n, "recency": [60.0] * n, "T": [61.0 + (i % 3) for i in range(n)]})
+    summary.loc[::2, "frequency"] = 59
+    path = tmp_path / "daily.csv"
+    summary.to_csv(path, index=False)
+    result = runner.invoke(
+        app, ["clv", "fit", "--summary", str(path), "--time-unit", "D", "--out", str(tmp_path / "m")]
+    )
+    assert result.exit_code == 0, result.output
+    params = json.loads((tmp_path / "m" / "params.json").read_text())
+    assert params["time_unit"] == "D"
+    assert params["diagnostics"] and "coarser time unit" in params["diagnostics"][-1]
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and "coarser time unit" in warned[0]
+    assert "FitWarning" not in result.stderr and "Traceback" not in result.output

@@ -32,7 +32,10 @@ def fitted(cdnow_orders: pd.DataFrame) -> dict:
 
 def test_fit_from_orders_params_json(fitted: dict) -> None:
     params = fitted["params"]
-    assert set(params) == {"model", "params", "log_likelihood", "standard_errors", "n_customers", "time_unit"}
+    assert set(params) == {
+        "model", "params", "log_likelihood", "standard_errors", "n_customers", "time_unit", "diagnostics"
+    }
+    assert params["time_unit"] == "W" and params["diagnostics"] == []  # CDNOW in weeks fits soundly
     assert params["model"] == "bgnbd" and params["n_customers"] == 2357
     assert params["params"]["r"] == pytest.approx(0.2426, rel=0.005)
     assert fitted["spend"]["params"]["p"] == pytest.approx(6.25, rel=0.01)

@@ -35,10 +35,6 @@ class TimeUnit(str, Enum):
 DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
 
 
-#: Longest forecast horizon, per time unit: 100 years.
-MAX_HORIZON = {"W": 5_200, "D": 36_525}
-
-
 def _read_summary(path: Path) -> Any:
     import pandas as pd
 
@@ -57,8 +53,26 @@ def _read_summary(path: Path) -> Any:
     return frame
 
 
+def _fit_warnings_said_once(func: Any) -> Any:
+    """Silence FitWarning inside ``func``: the same text is said once, plainly, from the diagnostics."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import warnings
+
+        from cxlab.exceptions import FitWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FitWarning)
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 @clv_app.command("fit")
 @handle_errors
+@_fit_warnings_said_once
 def fit(
     data: Annotated[Path | None, typer.Argument(help="Dataset folder (raw orders); or use --summary.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Folder for params.json (and holdout.json).")] = Path("clv-model"),
@@ -66,7 +80,7 @@ def fit(
     model: Annotated[FitModel, typer.Option(help="bgnbd, pareto, or ggamma (--summary only).")] = FitModel.bgnbd,
     observation_end: Annotated[dt.datetime | None, typer.Option("--observation-end", formats=["%Y-%m-%d"], help="Last day of data used (inclusive).")] = None,
     calibration_end: Annotated[dt.datetime | None, typer.Option("--calibration-end", formats=["%Y-%m-%d"], help="Fit up to this day; check the forecast on the days after it.")] = None,
-    time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help="W (weeks) or D (days).")] = TimeUnit.W,
+    time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help="Unit of recency and T: W (weeks, the default) or D (days); recorded in params.json.")] = TimeUnit.W,
     by: Annotated[str | None, typer.Option(help="Fit one model per value of this column, e.g. marketplace.")] = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
@@ -77,6 +91,9 @@ def fit(
     OUT is a model bundle (model.json, params.json, spend.json, holdout.json,
     SHA256SUMS; with --by one folder per group under groups/, named safely),
     replaced whole: an interrupted or failed fit leaves the previous model as it was.
+    A doubtful fit (a parameter at the edge of its range, a singular Hessian) is
+    written all the same, with the reasons and what to try under ``diagnostics``
+    in params.json and one ``warning:`` line on stderr.
     """
     from cxlab import clv
     from cxlab.bundle import fingerprint
@@ -146,9 +163,13 @@ def _print_params(result: dict[str, Any], title: str | None = None) -> None:
     )
     head = f"{title}: " if title else ""
     say(
-        f"{head}{result['model']} on {result['n_customers']:,} customers: {text}; "
-        f"log-likelihood {result['log_likelihood']:.2f}"
+        f"{head}{result['model']} on {result['n_customers']:,} customers ({result.get('time_unit', 'W')}): "
+        f"{text}; log-likelihood {result['log_likelihood']:.2f}"
     )
+    problems = result.get("diagnostics") or []
+    if problems:
+        *why, advice = problems
+        say(f"warning: {head}the fit is doubtful: {'; '.join(why)}. {advice}")
 
 
 @clv_app.command("score")
@@ -174,7 +195,9 @@ def score(
 
     fitted = load_clv(model)
     unit = str(fitted.time_unit or "W")
-    check_range("--horizon", horizon, 1, MAX_HORIZON.get(unit, MAX_HORIZON["W"]), f"periods of {unit} (100 years)")
+    from cxlab.clv.value import max_horizon
+
+    check_range("--horizon", horizon, 1, max_horizon(unit), f"periods of {unit} (100 years)")
     end = observation_end.date() if observation_end else fitted.observation_end
     if end is None:
         fail("--observation-end DATE is required: the model bundle does not record one.", 2)

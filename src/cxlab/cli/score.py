@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cxlab.cli._common import ConfigOpt, DataArg, EngineChoice, EngineOpt, err_console, handle_errors, load, out_console
+from cxlab.cli._common import ConfigOpt, CurrencyOpt, DataArg, EngineChoice, EngineOpt, err_console, handle_errors, load, out_console
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +35,7 @@ def score(
     batch_rows: Annotated[int, typer.Option(min=1_000, max=10_000_000, help="Rows per scoring batch.")] = 50_000,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
+    currency: CurrencyOpt = None,
 ) -> None:
     """Score every customer (CLV models) or every order/invitation (satisfaction models) to Parquet.
 
@@ -45,7 +46,7 @@ def score(
     from cxlab.scoring import load_scorer, score_dataset
 
     scorer = load_scorer(model)  # verified before any data is read
-    ds = load(data, engine, config)
+    ds = load(data, engine, config, currency=currency)
     with err_console.status(f"scoring with the {scorer.bundle.kind} model on {engine.value}"):
         n = score_dataset(
             ds, scorer, out, horizon=horizon, discount_rate=discount_rate,

@@ -11,6 +11,7 @@ to the papers' parameter space with the delta method.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 from cxlab._frames import as_eager, require_columns
-from cxlab.exceptions import ConvergenceError, InputDataError
+from cxlab.exceptions import ConvergenceError, FitWarning, InputDataError
 
 logger = logging.getLogger(__name__)
 
@@ -142,13 +143,43 @@ def unique_rows_inverse(*columns: FloatArray) -> tuple[NDArray[np.intp], NDArray
     return first, key.astype(np.intp, copy=False)
 
 
+#: Largest product of the columns' numbers of distinct values for which
+#: :func:`distinct_rfm` counts in a dense array (8 bytes each) instead of hashing.
+_DENSE_KEYS = 1 << 24
+
+
 def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: FloatArray) -> Tuples:
-    """Collapse rows to distinct ``(x, t_x, T)`` tuples, summing their weights."""
+    """Collapse rows to distinct ``(x, t_x, T)`` tuples, summing their weights.
+
+    The tuples come out sorted by ``(x, t_x, T)``, so that a fit does not depend
+    on the order of the input rows. One hash pass per column (sorted codes);
+    when the three codes fit in a dense key space (the usual case: a few hundred
+    distinct values each), the weights are summed with one ``bincount`` over
+    the combined code, which is already in sorted order.
+    """
+    codes, uniques = [], []
+    for col in (x, t_x, big_t):
+        top = float(col.max()) if col.size else -1.0
+        if col is x and 0 <= col.min() and top < _DENSE_KEYS and np.array_equal(col, np.round(col)):
+            # repeat purchase counts (checked whole and >= 0): their own codes, no hashing
+            codes.append(col.astype(np.int64))
+            uniques.append(np.arange(int(top) + 1, dtype=np.float64))
+            continue
+        code, uniq = pd.factorize(col, sort=True)
+        codes.append(code.astype(np.int64, copy=False))
+        uniques.append(np.asarray(uniq, dtype=np.float64))
+    n1, n2, n3 = (u.size for u in uniques)
+    if n1 * n2 * n3 <= _DENSE_KEYS:
+        key = (codes[0] * n2 + codes[1]) * n3 + codes[2]
+        w = np.bincount(key, weights=weight, minlength=n1 * n2 * n3)
+        nz = np.flatnonzero(w > 0)
+        i1, rest = np.divmod(nz, n2 * n3)
+        i2, i3 = np.divmod(rest, n3)
+        return Tuples(uniques[0][i1], uniques[1][i2], uniques[2][i3], w[nz])
     first, inverse = unique_rows_inverse(x, t_x, big_t)
     w = np.bincount(inverse, weights=weight, minlength=first.size)
     keep = w > 0
     idx, w = first[keep], w[keep]
-    # sorted, so that a fit does not depend on the order of the input rows
     order = np.lexsort((big_t[idx], t_x[idx], x[idx]))
     idx, w = idx[order], w[order]
     return Tuples(x[idx], t_x[idx], big_t[idx], w)
@@ -162,6 +193,12 @@ class FitResult:
     log_likelihood: float
     standard_errors: FloatArray
     n_iter: int
+    diagnostics: tuple[str, ...] = ()
+
+
+#: A standard error larger than this many times its parameter (in log space: the
+#: 95% interval spans more than a factor e**20) means the data do not pin it down.
+_MAX_RELATIVE_SE = 10.0
 
 
 def fit_log_params(
@@ -172,8 +209,15 @@ def fit_log_params(
     max_iter: int,
     tol: float,
     who: str,
+    names: Sequence[str],
+    advice: str,
 ) -> FitResult:
-    """Maximize a log-likelihood over log-parameters from several starts.
+    """Maximize a log-likelihood over log-parameters.
+
+    The first start (the model's moment estimates) is run to convergence; the
+    others are used only when that fails or ends at the edge of the range: each
+    gets a few L-BFGS-B iterations (screening), then the screened points are
+    polished to convergence in order of their log-likelihood until one converges.
 
     Parameters
     ----------
@@ -181,12 +225,20 @@ def fit_log_params(
         Maps log-parameters to the total log-likelihood and its gradient with
         respect to the log-parameters.
     starts
-        Starting log-parameter vectors. Each gets a few L-BFGS-B iterations
-        (screening); the screened points are then polished to convergence in
-        order of their log-likelihood until one converges.
+        Starting log-parameter vectors, best guess first.
     total_weight
         Sum of the weights; the optimizer sees the mean log-likelihood so that
         its tolerances do not depend on the number of customers.
+    who, names, advice
+        The model's name, its parameter names and what to try when the fit is
+        doubtful; used in messages and in ``FitResult.diagnostics``.
+
+    Warns
+    -----
+    FitWarning
+        When a parameter ends at the edge of its range, the Hessian is singular
+        or not negative definite, or a standard error is not finite or dwarfs
+        its parameter. The same messages are in ``FitResult.diagnostics``.
     """
     scale = 1.0 / total_weight
 
@@ -196,31 +248,22 @@ def fit_log_params(
             return np.inf, np.zeros_like(theta)
         return -ll * scale, -g * scale
 
-    # Multi-start with screening: a few L-BFGS-B steps from every start, then the
-    # most promising screened points are polished to convergence, in order of
-    # their log-likelihood, until one converges.
     messages: list[str] = []
     with threadpool_limits(limits=1, user_api="blas"):
         # a 4-parameter problem gains nothing from BLAS threads, and threads that
         # spin on a busy machine slow each L-BFGS-B step down by orders of magnitude
-        if len(starts) > 1:
+        best = _polish(neg, [np.asarray(starts[0], dtype=np.float64)], max_iter, tol, who, messages)
+        if len(starts) > 1 and (best is None or _at_bound(best.x)):
             screened = [
-                _minimize(neg, np.asarray(s0, dtype=np.float64), max_iter=_SCREEN_ITER, tol=tol) for s0 in starts
+                _minimize(neg, np.asarray(s0, dtype=np.float64), max_iter=_SCREEN_ITER, tol=tol) for s0 in starts[1:]
             ]
-            order = sorted(range(len(starts)), key=lambda i: float(np.nan_to_num(screened[i].fun, nan=np.inf)))
-            candidates = [screened[i].x for i in order]
-        else:
-            candidates = [np.asarray(starts[0], dtype=np.float64)]
-        best: Any = None
-        for x0 in candidates:
-            res = _minimize(neg, x0, max_iter=max_iter, tol=tol)
-            grad_norm = float(np.max(np.abs(res.jac))) if np.all(np.isfinite(res.jac)) else np.inf
-            ok = np.isfinite(res.fun) and (res.success or grad_norm < 1e-5)
-            logger.debug("%s: from %s -> %s (%s, |grad| %.2e)", who, x0, res.x, res.message, grad_norm)
-            if ok:
-                best = res
-                break
-            messages.append(f"{res.message} (|grad| {grad_norm:.2e})")
+            order = sorted(range(len(screened)), key=lambda i: float(np.nan_to_num(screened[i].fun, nan=np.inf)))
+            other = _polish(neg, [screened[i].x for i in order], max_iter, tol, who, messages)
+            if other is not None and (best is None or other.fun < best.fun):
+                best = other
+        flat = None
+        if best is None:
+            best, flat = _stalled(neg, starts, max_iter, tol)
         if best is None:
             raise ConvergenceError(
                 f"{who}: the optimizer did not converge from any of {len(starts)} starts "
@@ -228,16 +271,75 @@ def fit_log_params(
                 "or check that the data has repeat buyers."
             )
         theta = best.x
-        ll, _ = loglik_and_grad(theta)
-        se = _delta_method_se(loglik_and_grad, theta)
-    if np.any(np.abs(theta) > _LOG_BOUND - 1e-3):
-        logger.warning(
-            "%s: a parameter reached the edge of its range (%s); the model may be "
-            "degenerate for this data.",
-            who,
-            np.exp(theta),
-        )
-    return FitResult(np.exp(theta), float(ll), se, int(best.nit))
+        ll, g0 = loglik_and_grad(theta)
+        se, hessian_problem = _delta_method_se(loglik_and_grad, theta, g0)
+    params = np.exp(theta)
+    diagnostics = _diagnose(theta, params, se, hessian_problem, names)
+    if flat:
+        diagnostics.insert(0, flat)
+    if diagnostics:
+        text = f"{who}: the fit is doubtful: {'; '.join(diagnostics)}. {advice}"
+        warnings.warn(text, FitWarning, stacklevel=4)
+        diagnostics = [*diagnostics, advice]
+    return FitResult(params, float(ll), se, int(best.nit), tuple(diagnostics))
+
+
+def _at_bound(theta: FloatArray) -> bool:
+    return bool(np.any(np.abs(theta) > _LOG_BOUND - 1e-3))
+
+
+def _polish(
+    neg: Objective, candidates: Sequence[FloatArray], max_iter: int, tol: float, who: str, messages: list[str]
+) -> Any:
+    """Run candidates to convergence in order; the first that converges, else ``None``."""
+    for x0 in candidates:
+        res = _minimize(neg, x0, max_iter=max_iter, tol=tol)
+        grad_norm = float(np.max(np.abs(res.jac))) if np.all(np.isfinite(res.jac)) else np.inf
+        ok = np.isfinite(res.fun) and (res.success or grad_norm < 1e-5)
+        logger.debug("%s: from %s -> %s (%s, |grad| %.2e)", who, x0, res.x, res.message, grad_norm)
+        if ok:
+            return res
+        messages.append(f"{res.message} (|grad| {grad_norm:.2e})")
+    return None
+
+
+def _stalled(neg: Objective, starts: Sequence[FloatArray], max_iter: int, tol: float) -> tuple[Any, str | None]:
+    """When no start converges: the best end point where the line search stalled on
+    a flat ridge (the likelihood still rising slowly towards the edge of the range,
+    a degenerate fit that deserves a warning rather than an error), else ``None``.
+    Running out of iterations stays an error."""
+    ends = [_minimize(neg, np.asarray(s0, dtype=np.float64), max_iter=max_iter, tol=tol) for s0 in starts]
+    stalled = [r for r in ends if r.status == 2 and np.isfinite(r.fun) and np.all(np.isfinite(r.jac))]
+    if not stalled:
+        return None, None
+    best = min(stalled, key=lambda r: r.fun)
+    grad = float(np.max(np.abs(best.jac)))
+    if grad > 1e-3:
+        return None, None
+    return best, f"the optimizer stopped where the likelihood is nearly flat (largest gradient {grad:.2g})"
+
+
+def _diagnose(
+    theta: FloatArray, params: FloatArray, se: FloatArray, hessian_problem: str | None, names: Sequence[str]
+) -> list[str]:
+    """Plain-language reasons to doubt a fit (empty when there is none)."""
+    out = []
+    for j in np.flatnonzero(np.abs(theta) > _LOG_BOUND - 1e-3):
+        out.append(f"{names[j]} ran to the edge of its range ({names[j]} = {params[j]:.3g})")
+    if hessian_problem:
+        out.append(hessian_problem)
+    bad = [names[j] for j in range(se.size) if not np.isfinite(se[j])]
+    if bad and not hessian_problem:
+        out.append(f"the standard error of {', '.join(bad)} is not finite")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loose = [
+            f"{names[j]} ({se[j] / params[j]:.3g} times its value)"
+            for j in range(se.size)
+            if np.isfinite(se[j]) and se[j] > _MAX_RELATIVE_SE * params[j]
+        ]
+    if loose:
+        out.append("the data barely determine " + ", ".join(loose))
+    return out
 
 
 def _minimize(neg: Objective, start: FloatArray, *, max_iter: int, tol: float) -> Any:
@@ -251,8 +353,12 @@ def _minimize(neg: Objective, start: FloatArray, *, max_iter: int, tol: float) -
     )
 
 
-def _delta_method_se(loglik_and_grad: Objective, theta: FloatArray) -> FloatArray:
-    """Standard errors of ``exp(theta)`` from the observed information.
+def _delta_method_se(
+    loglik_and_grad: Objective, theta: FloatArray, g0: FloatArray
+) -> tuple[FloatArray, str | None]:
+    """Standard errors of ``exp(theta)`` from the observed information, and what is
+    wrong with the Hessian (``None`` when nothing is). ``g0`` is the gradient at
+    ``theta``.
 
     The Hessian of the total log-likelihood in log space is taken by forward
     differences of the exact gradient (symmetrized); at the optimum the gradient is zero, so
@@ -260,23 +366,24 @@ def _delta_method_se(loglik_and_grad: Objective, theta: FloatArray) -> FloatArra
     """
     k = theta.size
     h = 1e-6
-    g0 = loglik_and_grad(theta)[1]
     hess = np.empty((k, k))
     for j in range(k):
         step = np.zeros(k)
         step[j] = h
         hess[:, j] = (loglik_and_grad(theta + step)[1] - g0) / h
     hess = 0.5 * (hess + hess.T)
+    if not np.all(np.isfinite(hess)):
+        return np.full(k, np.nan), "the Hessian is not finite; standard errors are not available"
     try:
         cov = np.linalg.inv(-hess)
     except np.linalg.LinAlgError:
-        logger.warning("Hessian is singular; standard errors are not available.")
-        return np.full(k, np.nan)
+        return np.full(k, np.nan), "the Hessian is singular; standard errors are not available"
     var = np.diag(cov)
-    if np.any(var <= 0):
-        logger.warning("Hessian is not negative definite; some standard errors are not available.")
+    problem = None
+    if np.any(var <= 0) or not np.all(np.isfinite(var)):
+        problem = "the Hessian is not negative definite (the likelihood is flat or a saddle there)"
     with np.errstate(invalid="ignore"):
-        return np.exp(theta) * np.sqrt(np.where(var > 0, var, np.nan))
+        return np.exp(theta) * np.sqrt(np.where(var > 0, var, np.nan)), problem
 
 
 def start_points(base: Sequence[float], n_starts: int, random_state: Any) -> list[FloatArray]:

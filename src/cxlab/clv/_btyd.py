@@ -26,17 +26,43 @@ from cxlab.exceptions import InputDataError
 logger = logging.getLogger(__name__)
 
 
+def gamma_rate_moments(tuples: Tuples) -> tuple[float, float]:
+    """Moment estimates of ``(r, alpha)``, the Gamma mixing distribution of the
+    purchase rates, from the weighted mean and variance of ``x / T``.
+
+    ``E[x/T] = r/alpha`` and ``Var(x/T) = r/alpha**2 + E[lambda/T]`` (Gamma
+    heterogeneity plus Poisson noise), ignoring dropout; the variance is kept
+    at least a tenth of the squared mean (``r <= 10``). Only a starting point.
+    """
+    seen = tuples.T > 0  # a customer first seen on the last day tells nothing about rates
+    if not np.any(seen):
+        return 1.0, 1.0
+    big_t, w = tuples.T[seen], tuples.weight[seen]
+    w = w / w.sum()
+    rate = tuples.x[seen] / big_t
+    # elementwise sums, not ``@``: BLAS threads on a busy machine cost more than the work
+    mean = max(float(np.sum(w * rate)), 1e-6)
+    var = float(np.sum(w * (rate - mean) ** 2)) - float(np.sum(w * rate / big_t))
+    var = max(var, 0.1 * mean * mean)
+    return mean * mean / var, mean / var
+
+
 class PurchaseModel(LogParamFitter):
     """Base class: fitting and scoring on ``frequency, recency, T`` frames.
 
-    Subclasses give ``_param_names``, ``_base_start`` and ``_rows``, the
+    Subclasses give ``_param_names``, ``_start`` (moment estimates), ``_advice`` and ``_rows``, the
     per-row log-likelihood and its gradient in the natural parameters.
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ()
-    _base_start: ClassVar[tuple[float, ...]] = ()
+    _advice: ClassVar[str] = ""
 
     # -- to implement ---------------------------------------------------------------
+    @staticmethod
+    def _start(tuples: Tuples) -> tuple[float, ...]:
+        """Moment estimates of the parameters: the first start of the optimizer."""
+        raise NotImplementedError
+
     @staticmethod
     def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:
         """Index structures reused by every likelihood evaluation of one fit."""
@@ -83,7 +109,14 @@ class PurchaseModel(LogParamFitter):
         -------
         self
             With ``params_``, ``log_likelihood_``, ``standard_errors_``,
-            ``n_customers_`` and ``n_iter_`` set.
+            ``n_customers_``, ``n_iter_`` and ``diagnostics_`` set.
+
+        Warns
+        -----
+        FitWarning
+            When the fit is doubtful (a parameter at the edge of its range, a
+            singular Hessian, a standard error that is not finite); the reasons
+            and what to try are also kept in ``diagnostics_``.
         """
         who = type(self).__name__
         if not isinstance(self.n_starts, int) or self.n_starts < 1:
@@ -98,6 +131,7 @@ class PurchaseModel(LogParamFitter):
         self.standard_errors_ = dict(zip(self._param_names, map(float, result.standard_errors), strict=True))
         self.n_customers_ = float(w.sum())
         self.n_iter_ = result.n_iter
+        self.diagnostics_ = list(result.diagnostics)
         return self
 
     def _fit_tuples(self, tuples: Tuples) -> FitResult:
@@ -112,7 +146,7 @@ class PurchaseModel(LogParamFitter):
                 return -np.inf, np.zeros_like(theta)
             return total, grad_log
 
-        starts = start_points(self._base_start, self.n_starts, self.random_state)
+        starts = start_points(self._start(tuples), self.n_starts, self.random_state)
         return fit_log_params(
             objective,
             starts,
@@ -120,6 +154,8 @@ class PurchaseModel(LogParamFitter):
             max_iter=self.max_iter,
             tol=self.tol,
             who=type(self).__name__,
+            names=self._param_names,
+            advice=self._advice,
         )
 
     # -- scoring --------------------------------------------------------------------

@@ -39,7 +39,9 @@ def _model_class(model: str) -> type[Any]:
 
 
 def params_json(estimator: Any, model: str, *, time_unit: str = "W") -> dict[str, Any]:
-    """``{"model", "params", "log_likelihood", "standard_errors", "n_customers", "time_unit"}``."""
+    """``{"model", "params", "log_likelihood", "standard_errors", "n_customers", "time_unit",
+    "diagnostics"}``; ``diagnostics`` lists why the fit is doubtful and what to try (empty
+    for a sound fit)."""
     return {
         "model": model,
         "params": dict(estimator.params_),
@@ -47,6 +49,7 @@ def params_json(estimator: Any, model: str, *, time_unit: str = "W") -> dict[str
         "standard_errors": {k: (None if np.isnan(v) else float(v)) for k, v in estimator.standard_errors_.items()},
         "n_customers": int(round(estimator.n_customers_)),
         "time_unit": time_unit,
+        "diagnostics": list(getattr(estimator, "diagnostics_", [])),
     }
 
 
@@ -64,6 +67,7 @@ def model_from_params(params: dict[str, Any]) -> Any:
     errors = params.get("standard_errors", {})
     est.standard_errors_ = {k: float(v) if v is not None else np.nan for k, v in errors.items()}
     est.n_customers_ = float(params.get("n_customers", np.nan))
+    est.diagnostics_ = [str(d) for d in params.get("diagnostics", [])]
     return est
 
 

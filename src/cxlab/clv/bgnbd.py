@@ -19,8 +19,8 @@ from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from numpy.typing import NDArray
 
-from cxlab.clv._base import FloatArray, unique_inverse
-from cxlab.clv._btyd import PurchaseModel
+from cxlab.clv._base import FloatArray, Tuples, unique_inverse
+from cxlab.clv._btyd import PurchaseModel, gamma_rate_moments
 
 
 def _bgnbd_rows(
@@ -68,48 +68,70 @@ def _bgnbd_rows(
     return ll, np.stack([d_r, d_alpha, d_a, d_b], axis=1)
 
 
+def _bgnbd_prepare(x: FloatArray, big_t: FloatArray, w: FloatArray) -> tuple[Any, ...]:
+    """What every likelihood evaluation of one fit reuses: distinct ``x`` (with
+    inverse and weight per ``x``) and distinct ``T`` with the weights and
+    weighted ``x`` summed per ``T``."""
+    ux, inv = unique_inverse(x)
+    ut, t_inv = unique_inverse(big_t)
+    return (
+        ux,
+        inv,
+        np.bincount(inv, weights=w, minlength=ux.size),
+        ut,
+        np.bincount(t_inv, weights=w, minlength=ut.size),
+        np.bincount(t_inv, weights=w * x, minlength=ut.size),
+    )
+
+
 def _bgnbd_total(
     p: FloatArray,
     x: FloatArray,
     t_x: FloatArray,
     big_t: FloatArray,
     w: FloatArray,
-    prep: tuple[FloatArray, NDArray[np.intp], FloatArray],
+    prep: tuple[Any, ...],
 ) -> tuple[float, FloatArray]:
     """Weighted total of eq. (6) and its gradient in (r, alpha, a, b), for fitting.
 
-    Same algebra as :func:`_bgnbd_rows`, but the parts that depend on ``x``
-    only are summed once per distinct ``x`` (with the weights summed per ``x``),
-    and the per-row work is a handful of vector operations.
+    Same algebra as :func:`_bgnbd_rows`, arranged so that little is done per row.
+    Eq. (6) is ``c1 + A2 + log(1 + exp(d))`` with
+    ``A2 = log B(a, b+x) - log B(a, b) - (r+x) log(alpha+T)`` and
+    ``d = A3 - A2 = log B(a+1, b+x-1) - log B(a, b+x) - (r+x) log((alpha+t_x)/(alpha+T))``
+    (``d = -inf`` for ``x = 0``). The parts that depend on ``x`` only are
+    summed once per distinct ``x``, those on ``T`` only once per distinct ``T``
+    (with the weights and weighted ``x`` summed per ``T``); per row remain one
+    logarithm, one exponential and one ``log1p``.
     """
     r, alpha, a, b = p
-    ux, inv, w_x = prep
+    ux, inv, w_x, ut, w_t, wx_t = prep
     pos = ux > 0
     lb_ab = betaln(a, b)
     c2u = betaln(a, b + ux) - lb_ab
     c3u = np.full(ux.shape, -np.inf)
     c3u[pos] = betaln(a + 1.0, b + ux[pos] - 1.0) - lb_ab
     rx = r + x
-    log_at = np.log(alpha + big_t)
-    log_atx = np.log(alpha + t_x)
-    a2 = c2u[inv] - rx * log_at
-    d = c3u[inv] - rx * log_atx - a2  # a3 - a2, -inf for x = 0
+    at = alpha + big_t
+    atx = alpha + t_x
+    log_ratio = np.log(atx / at)
+    d = (c3u - c2u)[inv] - rx * log_ratio
     e = np.exp(-np.abs(d))
-    lse = a2 + np.maximum(d, 0.0) + np.log1p(e)
     w3 = np.where(d > 0, 1.0, e) / (1.0 + e)
-    sw = float(w.sum())
-    c1u = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
-    total = float(w_x @ c1u + w @ lse)
     ww3 = w * w3
+    sw = float(w_x.sum())
+    log_aut = np.log(alpha + ut)
+    rw_t = r * w_t + wx_t  # sum of w (r + x) per distinct T
+    c1u = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+    total = float(w_x @ (c1u + c2u) - rw_t @ log_aut + w @ (np.maximum(d, 0.0) + np.log1p(e)))
     psi_abx = digamma(a + b + ux)
     common = digamma(a + b) - psi_abx
     inv_bx1 = np.zeros(ux.shape)
     inv_bx1[pos] = 1.0 / (b + ux[pos] - 1.0)
-    g_r = w_x @ (digamma(r + ux) - digamma(r)) + sw * np.log(alpha) - w @ log_at - ww3 @ (log_atx - log_at)
-    inv_at = 1.0 / (alpha + big_t)
-    g_alpha = sw * r / alpha - (w * rx) @ inv_at - (ww3 * rx) @ (1.0 / (alpha + t_x) - inv_at)
+    g_r = w_x @ (digamma(r + ux) - digamma(r)) + sw * np.log(alpha) - w_t @ log_aut - ww3 @ log_ratio
+    # 1/(alpha+t_x) - 1/(alpha+T) = (T - t_x) / ((alpha+t_x)(alpha+T))
+    g_alpha = sw * r / alpha - rw_t @ (1.0 / (alpha + ut)) - ww3 @ (rx * (big_t - t_x) / (atx * at))
     g_a = w_x @ common + ww3.sum() / a
-    g_b = w_x @ (common - digamma(b) + digamma(b + ux)) - ww3 @ inv_bx1[inv]
+    g_b = w_x @ (common - digamma(b) + digamma(b + ux)) - np.bincount(inv, weights=ww3, minlength=ux.size) @ inv_bx1
     return total, np.array([g_r, g_alpha, g_a, g_b])
 
 
@@ -153,10 +175,11 @@ class BetaGeo(PurchaseModel):
     Parameters
     ----------
     n_starts : int, default 3
-        Optimizer starts: the first at ``r = alpha = a = b = 1``, the others
-        random log-normal jitters of it drawn with ``random_state``. Each start
-        gets a few L-BFGS-B iterations; the best is then run to convergence
-        (the next best if it fails).
+        Optimizer starts. The first, moment estimates of ``r, alpha`` (mean and
+        variance of ``frequency / T``) with ``a = 1, b = 3``, is run to
+        convergence; only if that fails or ends at the edge of the range are the
+        others (random log-normal jitters of it drawn with ``random_state``)
+        screened with a few L-BFGS-B iterations each and the best polished.
     max_iter : int, default 2000
         L-BFGS-B iteration limit per start.
     tol : float, default 1e-13
@@ -176,6 +199,9 @@ class BetaGeo(PurchaseModel):
         method from the log-parameters).
     n_customers_ : float
         Sum of the weights (number of customers).
+    diagnostics_ : list of str
+        Why the fit is doubtful and what to try (empty for a sound fit); each
+        non-empty list was also raised as a :class:`~cxlab.exceptions.FitWarning`.
 
     Examples
     --------
@@ -188,12 +214,19 @@ class BetaGeo(PurchaseModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
-    _base_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
+    _advice: ClassVar[str] = (
+        "Try a coarser time unit (weeks rather than days), a longer calibration window, "
+        "or the Pareto/NBD model (ParetoNBD, --model pareto)."
+    )
+
+    @staticmethod
+    def _start(tuples: Tuples) -> tuple[float, ...]:
+        r, alpha = gamma_rate_moments(tuples)
+        return r, alpha, 1.0, 3.0
 
     @staticmethod
     def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:
-        ux, inv = unique_inverse(x)
-        return ux, inv, np.bincount(inv, weights=w, minlength=ux.size)
+        return _bgnbd_prepare(x, big_t, w)
 
     @staticmethod
     def _total(

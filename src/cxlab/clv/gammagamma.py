@@ -86,9 +86,16 @@ class GammaGamma(LogParamFitter):
         Standard errors from the observed information (delta method).
     n_customers_ : float
         Number (sum of weights) of repeat buyers used in the fit.
+    diagnostics_ : list of str
+        Why the fit is doubtful and what to try (empty for a sound fit); a
+        non-empty list was also raised as a :class:`~cxlab.exceptions.FitWarning`.
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
+    _advice: ClassVar[str] = (
+        "Try a longer calibration window (more repeat purchases per customer), check the "
+        "spends for outliers or a constant value, or use each customer's own mean spend."
+    )
 
     def _read(self, X: Any) -> tuple[FloatArray, FloatArray]:
         cols = frame_columns(X, _COLUMNS, who="GammaGamma")
@@ -113,6 +120,11 @@ class GammaGamma(LogParamFitter):
             Ignored.
         sample_weight : array-like, optional
             Non-negative weight per row.
+
+        Warns
+        -----
+        FitWarning
+            When the fit is doubtful; the reasons are kept in ``diagnostics_``.
         """
         x, m = self._read(X)
         w = check_sample_weight(sample_weight, x.size, who="GammaGamma")
@@ -142,12 +154,15 @@ class GammaGamma(LogParamFitter):
             max_iter=self.max_iter,
             tol=self.tol,
             who="GammaGamma",
+            names=self._param_names,
+            advice=self._advice,
         )
         self.params_ = dict(zip(self._param_names, map(float, result.params), strict=True))
         self.log_likelihood_ = result.log_likelihood
         self.standard_errors_ = dict(zip(self._param_names, map(float, result.standard_errors), strict=True))
         self.n_customers_ = float(w.sum())
         self.n_iter_ = result.n_iter
+        self.diagnostics_ = list(result.diagnostics)
         return self
 
     def _p(self) -> FloatArray:

@@ -33,8 +33,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import digamma, expit, gammaln, roots_legendre
 
-from cxlab.clv._base import FloatArray, unique_inverse, unique_rows_inverse
-from cxlab.clv._btyd import PurchaseModel
+from cxlab.clv._base import FloatArray, Tuples, unique_inverse, unique_rows_inverse
+from cxlab.clv._btyd import PurchaseModel, gamma_rate_moments
 from cxlab.clv._special import log1mexp, log_series_1_e_c
 
 _N_QUAD = 128
@@ -194,9 +194,10 @@ class ParetoNBD(PurchaseModel):
     Parameters
     ----------
     n_starts : int, default 3
-        Optimizer starts: the first at ``r = alpha = s = beta = 1``, the others
-        random log-normal jitters of it drawn with ``random_state``; each gets a
-        few L-BFGS-B iterations and the best is run to convergence.
+        Optimizer starts. The first, moment estimates of ``r, alpha`` with
+        ``s = 1`` and ``beta`` = the mean ``T``, is run to convergence; the
+        others (random jitters drawn with ``random_state``) only if that fails,
+        as in :class:`BetaGeo`.
     max_iter : int, default 2000
         L-BFGS-B iteration limit per start.
     tol : float, default 1e-13
@@ -214,10 +215,23 @@ class ParetoNBD(PurchaseModel):
         Standard errors from the observed information (delta method).
     n_customers_ : float
         Sum of the weights.
+    diagnostics_ : list of str
+        Why the fit is doubtful and what to try (empty for a sound fit), as in
+        :class:`BetaGeo`.
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
-    _base_start: ClassVar[tuple[float, ...]] = (1.0, 1.0, 1.0, 1.0)
+    _advice: ClassVar[str] = (
+        "Try a coarser time unit (weeks rather than days), a longer calibration window, "
+        "or the BG/NBD model (BetaGeo, --model bgnbd)."
+    )
+
+    @staticmethod
+    def _start(tuples: Tuples) -> tuple[float, ...]:
+        # lifetimes' rates from the moments; lifetimes ~ Gamma(1, beta) with a mean of
+        # the mean observation time
+        r, alpha = gamma_rate_moments(tuples)
+        return r, alpha, 1.0, max(float(tuples.weight @ tuples.T / tuples.weight.sum()), 1e-3)
 
     @staticmethod
     def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:

@@ -28,11 +28,16 @@ class _SpendModel(Protocol):
     def conditional_expected_spend(self, X: Any) -> FloatArray: ...
 
 
+def max_horizon(time_unit: str) -> int:
+    """The longest horizon accepted, in periods of ``time_unit``: :data:`MAX_HORIZON_YEARS` years."""
+    return int(MAX_HORIZON_YEARS * UNIT_DAYS["Y"] / UNIT_DAYS[time_unit])
+
+
 def check_horizon(horizon: Any, time_unit: str, *, who: str, minimum: int = 0) -> int:
     """``horizon`` (a whole number of ``time_unit`` periods) checked against
     ``minimum`` and :data:`MAX_HORIZON_YEARS`."""
     unit = check_time_unit(time_unit, name="time_unit", who=who)
-    limit = int(MAX_HORIZON_YEARS * UNIT_DAYS["Y"] / UNIT_DAYS[unit])
+    limit = max_horizon(unit)
     what = f" periods of {unit} (at most {MAX_HORIZON_YEARS:.0f} years)"
     return check_int(horizon, name="horizon", who=who, low=minimum, high=limit, what=what)
 

@@ -12,7 +12,7 @@ and duration to detect an effect. See ``docs/experiments.md``.
 
 from __future__ import annotations
 
-from cxlab.experiments.analyze import COLUMNS, SRM_THRESHOLD, ExperimentResult, analyze, plan
+from cxlab.experiments._analyze import COLUMNS, SRM_THRESHOLD, ExperimentResult, analyze, plan
 from cxlab.experiments.metrics import OWN, ExperimentMetric, resolve_metrics
 from cxlab.experiments.units import Assignment
 

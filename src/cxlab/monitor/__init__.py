@@ -14,7 +14,7 @@ from __future__ import annotations
 from cxlab.monitor.api import MonitorResult, monitor, monitor_series, parse_baseline
 from cxlab.monitor.arl import METHODS, Limits, arl0_for_rate, limits_for
 from cxlab.monitor.charts import simulate_run_lengths
-from cxlab.monitor.pelt import pelt
+from cxlab.monitor._pelt import pelt
 from cxlab.monitor.series import SeriesSet, series_from_metrics
 
 __all__ = [

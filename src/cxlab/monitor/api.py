@@ -17,7 +17,7 @@ from cxlab.metrics import METRICS, compute_metrics
 from cxlab.monitor.arl import METHODS, Limits, arl0_for_rate, limits_for
 from cxlab.monitor.baseline import Baseline, fit_baseline, long_run_factor, pool_sparse
 from cxlab.monitor.charts import WE_RULES, mle_change_start, run_chart
-from cxlab.monitor.pelt import pelt
+from cxlab.monitor._pelt import pelt
 from cxlab.monitor.series import POINTS_PER_YEAR, SeriesSet, series_from_metrics
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, Marketplace
 

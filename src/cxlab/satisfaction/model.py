@@ -65,7 +65,9 @@ class SatisfactionModel(BaseEstimator):
     random_state
         Seed of LightGBM and of the fold assignment.
     n_jobs
-        LightGBM threads (default 1: predictable on shared machines).
+        LightGBM threads when fitting and predicting (default 1: predictable on
+        shared machines; LightGBM's default of every core costs a single-row
+        prediction a hundredfold on a busy machine).
 
     Attributes
     ----------
@@ -228,10 +230,17 @@ class SatisfactionModel(BaseEstimator):
             return raw
         return np.interp(raw, self.calibration_["x"], self.calibration_["y"])
 
+    def _p_satisfied(self, x: np.ndarray) -> np.ndarray:
+        return self._calibrate(np.asarray(self.booster_.predict(x, num_threads=self.n_jobs)))
+
+    def _score(self, x: np.ndarray) -> np.ndarray:
+        low, high = SCALES[self.scale]
+        return np.clip(self.score_booster_.predict(x, num_threads=self.n_jobs), low, high)
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """``(n, 2)`` array: P(not satisfied), P(satisfied), calibrated."""
         check_is_fitted(self, "booster_")
-        p = self._calibrate(np.asarray(self.booster_.predict(self._matrix(X))))
+        p = self._p_satisfied(self._matrix(X))
         return np.column_stack([1 - p, p])
 
     def predict_satisfied(self, X: Any) -> np.ndarray:
@@ -245,8 +254,13 @@ class SatisfactionModel(BaseEstimator):
     def expected_score(self, X: Any) -> np.ndarray:
         """Expected score on the model's scale, clipped to its range."""
         check_is_fitted(self, "score_booster_")
-        low, high = SCALES[self.scale]
-        return np.clip(self.score_booster_.predict(self._matrix(X)), low, high)
+        return self._score(self._matrix(X))
+
+    def predict_satisfied_and_score(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict_satisfied` and :meth:`expected_score`, encoding ``X`` once (for serving)."""
+        check_is_fitted(self, "score_booster_")
+        x = self._matrix(X)
+        return self._p_satisfied(x), self._score(x)
 
     def contributions(self, X: Any) -> Any:
         """SHAP values (Lundberg et al. 2020, TreeSHAP) of the raw log-odds per feature.

@@ -1,7 +1,9 @@
 """The scoring service behind ``cxlab serve`` (needs the ``serve`` extra: FastAPI, uvicorn).
 
->>> from cxlab.service import Settings, create_app   # doctest: +SKIP
->>> app = create_app(Settings.from_env(Path("models")))  # doctest: +SKIP
+Usage::
+
+    from cxlab.service import Settings, create_app
+    app = create_app(Settings.from_env(Path("models")))   # keys from CXLAB_API_KEYS
 """
 
 from cxlab.service.app import create_app

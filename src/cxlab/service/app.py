@@ -29,6 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cxlab.bundle import Bundle, read_bundle
 from cxlab.exceptions import InputDataError
+from cxlab.clv.persist import ALL_KINDS as CLV_KINDS
 from cxlab.scoring import ClvScorer, SatisfactionScorer, find_bundles, load_scorer
 from cxlab.service.metrics import Metrics
 from cxlab.service.schemas import (
@@ -38,6 +39,7 @@ from cxlab.service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+SERVABLE = (*CLV_KINDS, "satisfaction")
 ROUTES = ("/healthz", "/v1/models", "/v1/satisfaction/predict", "/v1/clv/predict", "/metrics")
 _ERRORS = {
     401: {"model": ErrorBody, "description": "No API key, or a wrong one."},
@@ -119,10 +121,15 @@ class _Guard:
 def _describe(name: str, bundle: Bundle) -> dict[str, Any]:
     meta = bundle.metadata
     info: dict[str, Any] = {
-        "name": name, "kind": bundle.kind, "family": "satisfaction" if bundle.kind == "satisfaction" else "clv",
+        "name": name, "kind": bundle.kind, "family": "clv" if bundle.kind in CLV_KINDS else bundle.kind,
         "cxlab_version": meta.get("cxlab_version"), "created_at": meta.get("created_at"),
-        "features": [{"name": str(f.get("name")), "type": str(f.get("type"))} for f in meta.get("features", [])],
-        "training_data": meta.get("training_data"), "time_unit": meta.get("time_unit"), "by": meta.get("by"),
+        "features": [
+            {"name": str(f.get("name")), "type": str(f.get("type"))} if isinstance(f, dict) else {"name": str(f), "type": "unknown"}
+            for f in (meta.get("features") if isinstance(meta.get("features"), list) else [])
+        ],
+        "training_data": meta.get("training_data") if isinstance(meta.get("training_data"), dict) else None,
+        "time_unit": str(meta["time_unit"]) if meta.get("time_unit") else None,
+        "by": str(meta["by"]) if meta.get("by") else None,
     }
     if bundle.kind == "satisfaction":
         scales = meta.get("scales", {})
@@ -132,7 +139,8 @@ def _describe(name: str, bundle: Bundle) -> dict[str, Any]:
             for s in scales
         }
     else:
-        info["evaluation"] = meta.get("evaluation")
+        evaluation = meta.get("evaluation")
+        info["evaluation"] = evaluation if isinstance(evaluation, dict) else None
         if meta.get("groups"):
             info["groups"] = [g.get("value") for g in meta["groups"]]
     return info
@@ -177,6 +185,11 @@ def create_app(settings: Settings) -> FastAPI:
     """The service over the bundles in ``settings.models_dir``."""
     models_dir = Path(settings.models_dir)
     bundles = _discover(models_dir)
+    # Other kinds (uplift, churn) are listed by /v1/models but have no prediction route here.
+    servable = {n: b for n, b in bundles.items() if b.kind in SERVABLE}
+    skipped = sorted(set(bundles) - set(servable))
+    if skipped:
+        logger.warning("serve: listing but not serving %s (no prediction route for their kind)", ", ".join(skipped))
     metrics = Metrics()
     state: dict[str, dict[str, Any]] = {"clv": {}, "satisfaction": {}}
     keys = [k.encode("utf-8") for k in settings.api_keys]
@@ -197,10 +210,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for name, bundle in bundles.items():
+        for name, bundle in servable.items():
             scorer = load_scorer(bundle)
             state[scorer.family][name] = scorer
-        metrics.models_loaded = len(bundles)
+        metrics.models_loaded = len(servable)
         logger.info("serve: loaded %d model bundle(s) from %s", len(bundles), models_dir)
         yield
         for family in state.values():
@@ -247,7 +260,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> Health:
         """Liveness and readiness: ``ok`` once the models are loaded (no key needed)."""
         loaded = sum(len(v) for v in state.values())
-        return Health(status="ok" if loaded == len(bundles) else "loading", models=loaded)
+        return Health(status="ok" if loaded == len(servable) else "loading", models=loaded)
 
     @app.get("/v1/models", response_model=ModelsResponse, responses={401: _ERRORS[401]}, tags=["models"],
              dependencies=[Depends(authorize)])
@@ -265,10 +278,8 @@ def create_app(settings: Settings) -> FastAPI:
         if body.scale is not None and body.scale not in scorer.models:
             raise _unprocessable("scale", f"scale must be one of {', '.join(scorer.scales)}; got {body.scale!r}.")
         records = [row.model_dump(by_alias=True) for row in body.rows]
-        frame = pd.DataFrame.from_records(records, columns=list(scorer.features))
-        for feature, kind in scorer.features.items():
-            if kind == "number":
-                frame[feature] = pd.to_numeric(frame[feature], errors="coerce").astype(float)
+        frame = pd.DataFrame.from_records(records, columns=list(scorer.features)).astype(
+            {f: float for f, kind in scorer.features.items() if kind == "number"})  # None -> NaN, true -> 1.0
         scale = body.scale or ("csat5" if "csat5" in scorer.models else scorer.scales[0])
         predictions = _finite(scorer.predict(frame, scale=scale))
         metrics.add_rows("/v1/satisfaction/predict", len(predictions))

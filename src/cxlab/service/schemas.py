@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, create_model, model_validator
 
 #: Largest count or time (in periods) accepted in a CLV row: far beyond any real customer.
 MAX_PERIODS = 1_000_000.0
 #: Largest money amount accepted in a row.
 MAX_AMOUNT = 1e12
 
-Number = StrictFloat | StrictInt
-Periods = Annotated[Number, Field(ge=0, le=MAX_PERIODS, allow_inf_nan=False)]
+#: A JSON number (an integer is accepted; text such as "1" is not).
+Number = StrictFloat
 
 
 class ClvRow(BaseModel):
@@ -107,7 +107,8 @@ def satisfaction_request(features: dict[str, tuple[str, bool]]) -> type[BaseMode
     fields: dict[str, Any] = {}
     for i, (name, (kind, required)) in enumerate(features.items()):
         base: Any = (
-            Annotated[Number | None, Field(allow_inf_nan=False, ge=-1e15, le=1e15)] if kind == "number"
+            # booleans (a flag such as 'prime') are numeric features to the model: true = 1
+            Annotated[Number | StrictBool | None, Field(allow_inf_nan=False, ge=-1e15, le=1e15)] if kind == "number"
             else Annotated[StrictStr | None, Field(max_length=1_000)]
         )
         info = Field(alias=name, description=f"{kind} feature '{name}' (null when unknown)")
