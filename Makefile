@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-core
 BENCH_STAMP := $(VENV)/.installed-bench
 DEMO_OUT ?= demo-out
-DEMO_CUSTOMERS ?= 20000
+DEMO_CUSTOMERS ?= 100000
 
 .PHONY: demo test bench clean venv
 
@@ -26,6 +26,9 @@ demo: $(STAMP)
 	$(VENV)/bin/cxlab demo --customers $(DEMO_CUSTOMERS) --out $(DEMO_OUT)
 
 test: $(STAMP)
+	@# the report tests open the HTML reports in headless Chromium; skipped (with the reason) when it cannot be installed
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+		|| echo "chromium could not be installed: the browser tests will be skipped"
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(BENCH_STAMP)

@@ -87,13 +87,13 @@ def test_demo_writes_report_and_prints_its_path(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--customers", "2000", "--out", str(out)])
     assert result.exit_code == 0, result.output
     report = Path(result.stdout.strip().splitlines()[-1])
-    assert report == out / "report.html" and report.exists()
+    assert report == out / "run" / "report" / "exec.html" and report.exists()
     html = report.read_text()
     assert "<script src=\"http" not in html
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["totals"]["customers"] == 2000
-    assert summary["rows_rejected"] == 0
+    manifest = json.loads((out / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "done" and manifest["tables"]["customers"]["rows_in"] == 2000
+    assert (out / "project.yaml").is_file() and (out / "run" / "report" / "deck.pptx").is_file()
     from cxlab.clv.persist import load_clv
 
-    model = load_clv(out / "clv-model")  # the demo's CLV model is the same bundle 'clv fit' writes
+    model = load_clv(out / "run" / "models" / "clv")  # the demo's CLV model is the same bundle 'clv fit' writes
     assert model.by == "marketplace" and len(model.parts) > 1

@@ -13,7 +13,7 @@ import typer
 from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
-from cxlab.cli import _common, clv, data, demo, experiment, metrics, monitor, optimize, satisfaction, score, serve, uplift
+from cxlab.cli import _common, clv, data, demo, init, metrics, report, run, satisfaction, score, serve, experiment, monitor, optimize, uplift
 
 
 class _Root(TyperGroup):
@@ -90,7 +90,7 @@ def _root(
     _common.setup_logging(verbose or _common.debug_enabled())
 
 
-for _group in (data, demo, metrics, clv, satisfaction, monitor, experiment, uplift, optimize, score, serve):
+for _group in (data, init, run, report, demo, metrics, clv, satisfaction, score, serve, monitor, experiment, uplift, optimize):
     _group.register(app)
 
 

@@ -1,4 +1,4 @@
-"""``cxlab demo``: generate data, validate it, run the analyses, write the report."""
+"""``cxlab demo``: generate data, write a project file, run it, print the executive report's path."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cxlab.cli._common import EngineChoice, EngineOpt, handle_errors, out_console, say
+from cxlab.cli._common import EngineChoice, EngineOpt, handle_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -16,16 +16,16 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def demo(
-    customers: Annotated[int, typer.Option("--customers", "-n", min=100, max=100_000_000, help="Customers to generate (100 to 100 million).")] = 20_000,
+    customers: Annotated[int, typer.Option("--customers", "-n", min=100, max=100_000_000,
+                                           help="Customers to generate (100 to 100 million).")] = 100_000,
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, help="Output folder.")] = Path("demo-out"),
     engine: EngineOpt = EngineChoice.duckdb,
-    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed of the generated data.")] = 7,
+    seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Random seed of the data and models.")] = 7,
 ) -> None:
-    """Generate a dataset, validate it and write a report; print the report's path."""
+    """Generate customers, write OUT/project.yaml, run it into OUT/run; print the exec report's path."""
+    from cxlab.cli.run import run_with_progress
     from cxlab.pipeline import run_demo
 
-    def step(message: str) -> None:
-        say(f"- {message}")
-
-    report = run_demo(customers=customers, out=out, engine=engine.value, random_state=seed, progress=step)
-    out_console.print(str(report))
+    report = run_with_progress(lambda progress: run_demo(
+        customers=customers, out=out, engine=engine.value, seed=seed, progress=progress))
+    typer.echo(str(report))

@@ -100,7 +100,9 @@ def _fit_purchase_and_spend(
     frame = as_frame(summary, name="summary", who="fit_from_orders")
     spend_frame = frame.filter(nw.col("frequency") > 0).select("frequency", "monetary_value")
     try:
-        spend = params_json(GammaGamma().fit(collect_pandas(spend_frame)), "ggamma", time_unit=time_unit)
+        # rows in a fixed order: engines return groups in any order, and the fit's sums must not depend on it
+        rows = collect_pandas(spend_frame).sort_values(["frequency", "monetary_value"], kind="stable")
+        spend = params_json(GammaGamma().fit(rows.reset_index(drop=True)), "ggamma", time_unit=time_unit)
     except (InputDataError, ConvergenceError) as err:
         logger.warning("Gamma-Gamma spend model not fitted: %s", err)
         spend = None

@@ -176,8 +176,10 @@ def rfm_summary(
     )
 
     def mean_of(total: str, count: str) -> nw.Expr:
+        # Engines sum floats on several threads in any order (last-bit noise); a total rounded to
+        # 1e-6 money units is the same on every run and engine, and so are the fits that use it.
         safe = nw.when(nw.col(count) > 0).then(nw.col(count)).otherwise(1)
-        return nw.when(nw.col(count) > 0).then(nw.col(total) / safe).otherwise(0.0)
+        return nw.when(nw.col(count) > 0).then(nw.col(total).round(6) / safe).otherwise(0.0)
 
     columns = [
         nw.col("customer_id"),

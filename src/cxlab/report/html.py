@@ -1,72 +1,68 @@
-"""Render sections of results into one self-contained HTML file (Jinja2, autoescaped)."""
+"""Render report blocks into one self-contained HTML file (Jinja2, autoescaped).
+
+plotly.js and every figure's data are embedded: the file opens with no network.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
-from cxlab import __version__
+from cxlab.report.charts import figure, figure_json, plotly_js
+from cxlab.report.views import View
 
 
 @dataclass
-class Section:
-    """One part of a report: a title, a lead sentence, tables and notes.
+class Table:
+    """A table already formatted for people: column headers and rows of strings."""
 
-    ``tables`` holds ``(caption, pandas.DataFrame)`` pairs; numbers are formatted
-    for reading, not for re-use (the JSON and Parquet outputs are for that).
-    """
+    columns: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+
+
+@dataclass
+class Block:
+    """One part of a report: a heading, a takeaway, a chart, tables, paragraphs."""
 
     title: str
-    lead: str = ""
-    tables: list[tuple[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    takeaway: str = ""
+    view: View | None = None
+    tables: list[Table] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)
+    note: str = ""
+    #: Blocks of the science report carry an anchor for the table of contents.
+    anchor: str = ""
+    #: Preformatted text (configuration, commands).
+    code: str = ""
+    #: Extra views drawn after the first.
+    more: list[View] = field(default_factory=list)
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if value != value:
-            return ""
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()[:10]
-    return str(value)
-
-
-def render_html(title: str, sections: list[Section], path: Path, *, subtitle: str = "") -> Path:
-    """Write the report to ``path`` atomically and return the path."""
-    from cxlab.io import write_text_atomic
-
-    env = jinja2.Environment(
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("cxlab.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    env.filters["fmt"] = _fmt
-    html = env.get_template("report.html.j2").render(
-        title=title,
-        subtitle=subtitle,
-        sections=[
-            {
-                "title": s.title,
-                "lead": s.lead,
-                "notes": s.notes,
-                "tables": [
-                    {"caption": caption, "columns": list(df.columns), "rows": df.itertuples(index=False)}
-                    for caption, df in s.tables
-                ],
-            }
-            for s in sections
-        ],
-        version=__version__,
+
+
+def render(template: str, blocks: list[Block], *, currency: str, height: int = 320, **context: Any) -> str:
+    """HTML text of ``template`` with ``blocks``; charts get ids ``chart-1``, ``chart-2``, ..."""
+    charts = []
+    rendered = []
+    for block in blocks:
+        ids = []
+        for view in [v for v in (block.view, *block.more) if v is not None]:
+            chart_id = f"chart-{len(charts) + 1}"
+            charts.append({"id": chart_id, "spec": Markup(figure_json(figure(view, currency, height=height)))})
+            ids.append({"id": chart_id, "title": view.title, "takeaway": view.takeaway, "note": view.note})
+        rendered.append({"block": block, "charts": ids})
+    return _env().get_template(template).render(
+        blocks=rendered, charts=charts, plotly_js=Markup(plotly_js()), **context,
     )
-    return write_text_atomic(path, html)

@@ -113,6 +113,8 @@ def balance(
             columns = {f"{name}={lvl}": (text == lvl).to_numpy(dtype=float) for lvl in levels}
         else:
             values = series.to_numpy(dtype=float, na_value=np.nan)
+            if np.isnan(values).all():  # nothing to balance (e.g. no delivery dates at all)
+                continue
             columns = {name: np.where(np.isnan(values), np.nanmean(values), values)}
         for label, x in columns.items():
             sd = float(np.std(x))
