@@ -11,36 +11,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from tests.exports import write_cdnow_export
 from cxlab.cli import app
 
-SAMPLE = Path(__file__).parent.parent / "data" / "cdnow" / "CDNOW_sample.txt"
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample as an export would come: its own column names, dates as YYYYMMDD."""
-    root = tmp_path_factory.mktemp("cdnow")
-    raw = pd.read_csv(SAMPLE, sep=r"\s+", header=None, names=["cust", "sample_id", "date", "cds", "dollars"], dtype=str)
-    raw.insert(0, "line", [f"L{i}" for i in range(len(raw))])
-    raw.to_csv(root / "transactions.csv", index=False)
-    first = raw.groupby("cust", as_index=False)["date"].min()
-    first.assign(country="US").to_csv(root / "buyers.csv", index=False)
-    (root / "project.yaml").write_text(
-        "data:\n"
-        "  reporting_currency: USD\n"
-        "  marketplaces: {US: {timezone: UTC, currency: USD}}\n"
-        "  tables:\n"
-        "    customers:\n"
-        "      path: buyers.csv\n"
-        "      columns: {customer_id: cust, signup_ts: date, marketplace: country}\n"
-        "      timestamp_format: '%Y%m%d'\n"
-        "    orders:\n"
-        "      path: transactions.csv\n"
-        "      columns: {order_id: line, customer_id: cust, order_ts: date, amount: dollars}\n"
-        "      timestamp_format: '%Y%m%d'\n"
-    )
-    return root
+    return write_cdnow_export(tmp_path_factory.mktemp("cdnow"))
 
 
 def test_cdnow_export_reproduces_the_published_bgnbd(export: Path, engine_name: str, tmp_path: Path) -> None:

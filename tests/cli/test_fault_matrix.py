@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from tests.exports import retail_orders
 from cxlab.cli import app
 
 runner = CliRunner()
@@ -195,15 +196,7 @@ def retail(segments: tuple[str, ...]) -> Setup:
                 "segment": [segments[i % len(segments)] for i in range(len(customers))],
             }
         ).to_parquet(root / "customers.parquet", index=False)
-        invoices = pd.read_csv(RETAIL / "invoices.csv", dtype=str, keep_default_na=False)
-        pd.DataFrame(
-            {
-                "order_id": invoices["InvoiceNo"],
-                "customer_id": invoices["CustomerID"].replace("", None),
-                "order_ts": pd.to_datetime(invoices["InvoiceDate"], format="%d/%m/%Y %H:%M"),
-                "amount": invoices["Total"].str.strip().astype(float),
-            }
-        ).to_parquet(root / "orders.parquet", index=False)
+        retail_orders().to_parquet(root / "orders.parquet", index=False)
 
     return setup
 

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from tests.exports import retail_orders
 from cxlab.bundle import read_bundle
 from cxlab.cli import app
 from cxlab.exceptions import InputDataError
@@ -44,15 +45,7 @@ def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "segment": ["../../escaped" if i % 2 else "/tmp/absolute [x]" for i in range(n)],
         }
     ).to_parquet(root / "customers.parquet", index=False)
-    invoices = pd.read_csv(RETAIL / "invoices.csv", dtype=str, keep_default_na=False)
-    pd.DataFrame(
-        {
-            "order_id": invoices["InvoiceNo"],
-            "customer_id": invoices["CustomerID"].replace("", None),
-            "order_ts": pd.to_datetime(invoices["InvoiceDate"], format="%d/%m/%Y %H:%M"),
-            "amount": invoices["Total"].str.strip().astype(float),
-        }
-    ).to_parquet(root / "orders.parquet", index=False)
+    retail_orders().to_parquet(root / "orders.parquet", index=False)
     return root
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from tests.exports import write_cdnow_export
 from cxlab.cli import app
 from cxlab.features import invitation_features
 from cxlab.io import load_dataset
@@ -18,7 +19,6 @@ from cxlab.satisfaction import load_models
 from .conftest import cli
 
 runner = CliRunner()
-CDNOW = Path(__file__).parent.parent / "data" / "cdnow" / "CDNOW_sample.txt"
 
 
 def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -69,28 +69,7 @@ def test_score_is_the_same_on_every_engine(
 @pytest.fixture(scope="module")
 def cdnow_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Hand-made: CDNOW as a retailer's export (USD only, own column names, YYYYMMDD dates, a bad row)."""
-    root = tmp_path_factory.mktemp("cdnow-score")
-    raw = pd.read_csv(CDNOW, sep=r"\s+", header=None, names=["cust", "sample_id", "date", "cds", "dollars"], dtype=str)
-    raw.insert(0, "line", [f"L{i}" for i in range(len(raw))])
-    bad = pd.DataFrame([{"line": "LBAD", "cust": "00001", "sample_id": "1", "date": "not-a-date", "cds": "1", "dollars": "x"}])
-    pd.concat([raw, bad]).to_csv(root / "transactions.csv", index=False)
-    first = raw.groupby("cust", as_index=False)["date"].min()
-    first.assign(country="US").to_csv(root / "buyers.csv", index=False)
-    (root / "project.yaml").write_text(
-        "data:\n"
-        "  reporting_currency: USD\n"
-        "  marketplaces: {US: {timezone: UTC, currency: USD}}\n"
-        "  tables:\n"
-        "    customers:\n"
-        "      path: buyers.csv\n"
-        "      columns: {customer_id: cust, signup_ts: date, marketplace: country}\n"
-        "      timestamp_format: '%Y%m%d'\n"
-        "    orders:\n"
-        "      path: transactions.csv\n"
-        "      columns: {order_id: line, customer_id: cust, order_ts: date, amount: dollars}\n"
-        "      timestamp_format: '%Y%m%d'\n"
-    )
-    return root
+    return write_cdnow_export(tmp_path_factory.mktemp("cdnow-score"), bad_row=True)
 
 
 def test_score_on_a_hand_made_export(cdnow_export: Path, tmp_path: Path) -> None:
