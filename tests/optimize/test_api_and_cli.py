@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -128,3 +130,17 @@ def test_costs_yaml_candidates_and_summary(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("mail: 0.5\n")
     with pytest.raises(InputDataError, match="no cost for 'call'"):
         plan_candidates(scores, read_costs(tmp_path / "bad.yaml"))
+
+
+def test_the_exact_solver_writes_nothing_to_the_terminal() -> None:
+    """HiGHS prints a copyright banner when its first instance is built, to file
+    descriptor 1 and before any option applies; a fresh process shows whether it leaks."""
+    code = (
+        "from tests.optimize.conftest import instance\n"
+        "from cxlab.optimize import allocate\n"
+        "allocate(instance(8, 2, 0), budget=6, solver='exact')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2], check=True)
+    assert done.stdout == ""
+    assert "HiGHS" not in done.stderr

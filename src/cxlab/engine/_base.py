@@ -111,6 +111,8 @@ class DuckDBEngine(Engine):
         duckdb = _require("duckdb", "duckdb")
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone='UTC'")
+        # DuckDB draws its own progress bar on stderr in long queries; the CLI has one voice
+        self.con.execute("SET enable_progress_bar=false")
         if threads:
             self.con.execute(f"SET threads={int(threads)}")
         if memory_limit:

@@ -70,15 +70,19 @@ def _matrix(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 
 def _highs(highspy: Any) -> Any:
-    """A Highs instance; its one-time banner goes to stderr, not to our stdout."""
+    """A Highs instance, without the copyright banner its constructor writes to
+    file descriptor 1 (``output_flag`` is only read after construction): the
+    banner would land in the middle of a CLI's output or a run's progress bar."""
     sys.stdout.flush()
     saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(2, 1)
+        os.dup2(devnull, 1)
         return highspy.Highs()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(devnull)
 
 
 def solve_exact(problem: Problem, *, time_limit: float | None = None, mip_gap: float = 1e-9) -> Solution:
