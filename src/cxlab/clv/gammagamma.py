@@ -21,9 +21,9 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 from scipy.special import digamma, gammaln
-from sklearn.utils.validation import check_is_fitted
 
 from cxlab.clv._base import (
+    check_is_fitted,
     LogParamFitter,
     FloatArray,
     check_sample_weight,
