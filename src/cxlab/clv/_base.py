@@ -187,11 +187,20 @@ def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: Floa
         key += codes[1]
         key *= n3
         key += codes[2]
-        w = np.bincount(key, weights=weight, minlength=n1 * n2 * n3)
-        nz = np.flatnonzero(w > 0)
-        i1, rest = np.divmod(nz, n2 * n3)
-        i2, i3 = np.divmod(rest, n3)
-        return Tuples(uniques[0][i1], uniques[1][i2], uniques[2][i3], w[nz])
+        if n1 * n2 * n3 <= 4 * key.size:
+            # dense: one bincount over the key space, already in sorted order
+            w = np.bincount(key, weights=weight, minlength=n1 * n2 * n3)
+            nz = np.flatnonzero(w > 0)
+        else:
+            # sparse (few rows for the key space): hash the keys, sort the distinct ones
+            code, keys = pd.factorize(key)
+            w = np.bincount(code, weights=weight, minlength=keys.size)
+            order = np.argsort(keys)
+            nz, w = keys[order], w[order]
+            keep = w > 0
+            nz, w = nz[keep], w[keep]
+            return _decode(nz, n2, n3, uniques, w)
+        return _decode(nz, n2, n3, uniques, w[nz])
     first, inverse = unique_rows_inverse(x, t_x, big_t)
     w = np.bincount(inverse, weights=weight, minlength=first.size)
     keep = w > 0
@@ -199,6 +208,12 @@ def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: Floa
     order = np.lexsort((big_t[idx], t_x[idx], x[idx]))
     idx, w = idx[order], w[order]
     return Tuples(np.asarray(x[idx], dtype=np.float64), t_x[idx], big_t[idx], w)
+
+
+def _decode(keys: NDArray[np.int64], n2: int, n3: int, uniques: list[FloatArray], w: FloatArray) -> Tuples:
+    i1, rest = np.divmod(keys, n2 * n3)
+    i2, i3 = np.divmod(rest, n3)
+    return Tuples(uniques[0][i1], uniques[1][i2], uniques[2][i3], w)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import scipy.optimize  # noqa: F401  (the L-BFGS-B fit of this model; loaded with it, as any import)
 from scipy.special import digamma, gammaln
 
 from cxlab.clv._base import (
