@@ -206,11 +206,13 @@ def _fit_child(model: str, contender: str, path: Path) -> tuple[dict[str, float]
     import pandas as pd  # noqa: PLC0415 (every contender here reads the summary with pandas)
 
     if contender == "cxlab":
-        from cxlab.clv import BetaGeo, ParetoNBD  # noqa: PLC0415
+        import cxlab.clv  # noqa: PLC0415
 
+        # the models load on first use: only the one fitted here (Pareto/NBD brings scipy.optimize)
+        cls = cxlab.clv.BetaGeo if model == "bg" else cxlab.clv.ParetoNBD
         data = pd.read_parquet(path)
         t0 = time.perf_counter()
-        est = (BetaGeo if model == "bg" else ParetoNBD)().fit(data)
+        est = cls().fit(data)
         return est.params_, time.perf_counter() - t0
     if contender.startswith("lifetimes"):
         import lifetimes  # noqa: PLC0415
