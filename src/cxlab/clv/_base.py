@@ -283,7 +283,7 @@ def fit_log_params(
         if found is not None:
             theta, ll, hess, n_iter = found
             se, hessian_problem = _se_from_hessian(theta, hess)
-            return _result(theta, ll, se, n_iter, hessian_problem, None, names, advice)
+            return _result(theta, ll, se, n_iter, hessian_problem, None, names, advice, who=who)
 
     # imported here: scipy.optimize is about 0.3 s of start-up that Newton fits skip
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
