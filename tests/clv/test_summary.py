@@ -142,3 +142,41 @@ def test_errors_name_the_problem(cdnow_orders: pd.DataFrame) -> None:
 
 def _sorted_by_id(summary: object) -> pd.DataFrame:
     return collect_pandas(summary).set_index("customer_id")
+
+
+def test_summary_without_spend_matches_the_one_with_spend(
+    engine: object, cdnow_orders: pd.DataFrame, cdnow_rfm: pd.DataFrame
+) -> None:
+    """Without a spend column the summary is two group-bys and no join: the same
+    counts, recency, T and holdout columns, spend 0."""
+    frame = engine.from_pandas(cdnow_orders)  # type: ignore[attr-defined]
+    got = _sorted(rfm_summary(frame, monetary_value_col=None, **PERIOD))
+    expected = cdnow_rfm.assign(monetary_value=0.0, monetary_value_holdout=0.0)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, atol=1e-12)
+
+
+def test_summary_without_spend_on_a_hand_made_export() -> None:
+    """Holdout-only repeats, a same-day double order, a customer first seen after the
+    calibration end, an order after the observation end."""
+    orders = pd.DataFrame(
+        {
+            "client": ["a", "a", "a", "b", "b", "b", "c", "d", "e", "e", "e", "e"],
+            "placed": pd.to_datetime(
+                ["2024-01-03 09:00", "2024-01-03 18:00", "2024-02-10", "2024-01-05", "2024-02-20", "2024-03-05",
+                 "2024-02-02", "2024-01-20", "2024-01-02", "2024-01-10 08:00", "2024-01-10 20:00", "2024-01-25"],
+                format="ISO8601",
+            ).astype("datetime64[us]"),
+        }
+    )
+    got = _sorted_by_id(
+        rfm_summary(
+            orders, observation_end="2024-03-01", calibration_end="2024-01-31", time_unit="D",
+            customer_id_col="client", datetime_col="placed", monetary_value_col=None,
+        )
+    )
+    assert sorted(got.index) == ["a", "b", "d", "e"]  # c: first seen after the calibration end
+    assert got.loc["a", ["frequency", "recency", "T", "frequency_holdout"]].tolist() == [0, 0.0, 28.0, 1]
+    assert got.loc["b", ["frequency", "recency", "T", "frequency_holdout"]].tolist() == [0, 0.0, 26.0, 1]  # 5 March is after the end
+    assert got.loc["d", ["frequency", "recency", "T", "frequency_holdout"]].tolist() == [0, 0.0, 11.0, 0]
+    assert got.loc["e", ["frequency", "recency", "T", "frequency_holdout"]].tolist() == [2, 23.0, 29.0, 0]
+    assert (got["monetary_value"] == 0.0).all() and got.loc["a", "duration_holdout"] == 30.0

@@ -6,15 +6,15 @@ import logging
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
-
 from cxlab.clv._base import (
     LogParamFitter,
+    NewtonObjective,
     RFM_COLUMNS,
     FitResult,
     FloatArray,
     Tuples,
     check_rfm,
+    check_is_fitted,
     check_sample_weight,
     distinct_rfm,
     fit_log_params,
@@ -75,6 +75,12 @@ class PurchaseModel(LogParamFitter):
         """Weighted total log-likelihood and its gradient in the natural parameters."""
         raise NotImplementedError
 
+    #: Models with an exact Hessian override this with a function of
+    #: ``(p, x, t_x, big_t, w, prep, order)`` returning the total and, up to
+    #: ``order`` (0, 1 or 2), its gradient and Hessian in the natural parameters;
+    #: they are then fitted by Newton's method (see :func:`fit_log_params`).
+    _total_to_order: Any = None
+
     @staticmethod
     def _rows(
         p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool, prep: Any = None
@@ -121,9 +127,20 @@ class PurchaseModel(LogParamFitter):
         who = type(self).__name__
         if not isinstance(self.n_starts, int) or self.n_starts < 1:
             raise InputDataError(f"{who}: n_starts must be an integer >= 1; got {self.n_starts!r}.")
-        x, t_x, big_t = self._read(X)
+        cols = frame_columns(X, RFM_COLUMNS, who=who, as_float=False)
+        x, t_x, big_t = cols["frequency"], cols["recency"], cols["T"]
         w = check_sample_weight(sample_weight, x.size, who=who)
         tuples = distinct_rfm(x, t_x, big_t, w)
+        # the contract holds row by row iff it holds on the distinct tuples (fewer to check);
+        # rows of weight 0 are not in the tuples, so then the rows themselves are checked
+        if np.all(w):
+            try:
+                check_rfm({"frequency": tuples.x, "recency": tuples.t_x, "T": tuples.T}, who=who)
+            except InputDataError:
+                check_rfm({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}, who=who)  # names the rows
+                raise
+        else:
+            check_rfm({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}, who=who)
         logger.info("%s: fitting on %d distinct tuples from %d rows", who, tuples.x.size, x.size)
         result = self._fit_tuples(tuples)
         self._store_fit(result, w.sum())
@@ -141,10 +158,25 @@ class PurchaseModel(LogParamFitter):
                 return -np.inf, np.zeros_like(theta)
             return total, grad_log
 
+        newton: NewtonObjective | None = None
+        if self._total_to_order is not None:
+            to_order = self._total_to_order
+
+            def newton(theta: FloatArray, order: int) -> tuple[float, FloatArray | None, FloatArray | None]:
+                # log-parameters: grad_theta = p g, hess_theta = diag(p) H diag(p) + diag(p g)
+                p = np.exp(theta)
+                with np.errstate(all="ignore"):
+                    total, g, h = to_order(p, tuples.x, tuples.t_x, tuples.T, tuples.weight, prep, order)
+                if g is None:
+                    return total, None, None
+                g = g * p
+                return total, g, None if h is None else h * np.outer(p, p) + np.diag(g)
+
         starts = start_points(self._start(tuples), self.n_starts, self.random_state)
         return fit_log_params(
             objective,
             starts,
+            newton=newton,
             total_weight=float(tuples.weight.sum()),
             max_iter=self.max_iter,
             tol=self.tol,

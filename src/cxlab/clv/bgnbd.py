@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, polygamma
 
 from numpy.typing import NDArray
 
@@ -68,10 +68,10 @@ def _bgnbd_rows(
     return ll, np.stack([d_r, d_alpha, d_a, d_b], axis=1)
 
 
-def _bgnbd_prepare(x: FloatArray, big_t: FloatArray, w: FloatArray) -> tuple[Any, ...]:
+def _bgnbd_prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> tuple[Any, ...]:
     """What every likelihood evaluation of one fit reuses: distinct ``x`` (with
-    inverse and weight per ``x``) and distinct ``T`` with the weights and
-    weighted ``x`` summed per ``T``."""
+    inverse and weight per ``x``), distinct ``T`` with the weights and weighted
+    ``x`` summed per ``T``, and ``T - t_x`` per row."""
     ux, inv = unique_inverse(x)
     ut, t_inv = unique_inverse(big_t)
     return (
@@ -81,7 +81,14 @@ def _bgnbd_prepare(x: FloatArray, big_t: FloatArray, w: FloatArray) -> tuple[Any
         ut,
         np.bincount(t_inv, weights=w, minlength=ut.size),
         np.bincount(t_inv, weights=w * x, minlength=ut.size),
+        big_t - t_x,
     )
+
+
+def _dot(u: FloatArray, v: FloatArray) -> float:
+    """Sum of products without BLAS (whose threads, spinning on a busy machine,
+    cost more than these few hundred thousand multiplications)."""
+    return float(np.einsum("i,i->", u, v))
 
 
 def _bgnbd_total(
@@ -91,8 +98,10 @@ def _bgnbd_total(
     big_t: FloatArray,
     w: FloatArray,
     prep: tuple[Any, ...],
-) -> tuple[float, FloatArray]:
-    """Weighted total of eq. (6) and its gradient in (r, alpha, a, b), for fitting.
+    order: int = 1,
+) -> tuple[float, FloatArray | None, FloatArray | None]:
+    """Weighted total of eq. (6) with, up to ``order``, its gradient and Hessian
+    in (r, alpha, a, b), for fitting.
 
     Same algebra as :func:`_bgnbd_rows`, arranged so that little is done per row.
     Eq. (6) is ``c1 + A2 + log(1 + exp(d))`` with
@@ -102,9 +111,14 @@ def _bgnbd_total(
     summed once per distinct ``x``, those on ``T`` only once per distinct ``T``
     (with the weights and weighted ``x`` summed per ``T``); per row remain one
     logarithm, one exponential and one ``log1p``.
+
+    With ``w3 = sigmoid(d)`` (the weight of the ``A3`` branch) the Hessian of
+    ``log(exp(A2) + exp(A3))`` is ``(1-w3) A2'' + w3 A3'' + w3 (1-w3) dd'``
+    where ``dd = grad A3 - grad A2 = (-log((alpha+t_x)/(alpha+T)),
+    -(r+x)(T-t_x)/((alpha+t_x)(alpha+T)), 1/a, -1/(b+x-1))``.
     """
     r, alpha, a, b = p
-    ux, inv, w_x, ut, w_t, wx_t = prep
+    ux, inv, w_x, ut, w_t, wx_t, dt = prep
     pos = ux > 0
     lb_ab = betaln(a, b)
     c2u = betaln(a, b + ux) - lb_ab
@@ -116,23 +130,64 @@ def _bgnbd_total(
     log_ratio = np.log(atx / at)
     d = (c3u - c2u)[inv] - rx * log_ratio
     e = np.exp(-np.abs(d))
-    w3 = np.where(d > 0, 1.0, e) / (1.0 + e)
-    ww3 = w * w3
     sw = float(w_x.sum())
     log_aut = np.log(alpha + ut)
     rw_t = r * w_t + wx_t  # sum of w (r + x) per distinct T
     c1u = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
-    total = float(w_x @ (c1u + c2u) - rw_t @ log_aut + w @ (np.maximum(d, 0.0) + np.log1p(e)))
+    total = _dot(w_x, c1u + c2u) - _dot(rw_t, log_aut) + _dot(w, np.maximum(d, 0.0) + np.log1p(e))
+    if order == 0:
+        return total, None, None
+    w3 = np.where(d > 0, 1.0, e) / (1.0 + e)
+    ww3 = w * w3
     psi_abx = digamma(a + b + ux)
     common = digamma(a + b) - psi_abx
     inv_bx1 = np.zeros(ux.shape)
     inv_bx1[pos] = 1.0 / (b + ux[pos] - 1.0)
-    g_r = w_x @ (digamma(r + ux) - digamma(r)) + sw * np.log(alpha) - w_t @ log_aut - ww3 @ log_ratio
     # 1/(alpha+t_x) - 1/(alpha+T) = (T - t_x) / ((alpha+t_x)(alpha+T))
-    g_alpha = sw * r / alpha - rw_t @ (1.0 / (alpha + ut)) - ww3 @ (rx * (big_t - t_x) / (atx * at))
-    g_a = w_x @ common + ww3.sum() / a
-    g_b = w_x @ (common - digamma(b) + digamma(b + ux)) - np.bincount(inv, weights=ww3, minlength=ux.size) @ inv_bx1
-    return total, np.array([g_r, g_alpha, g_a, g_b])
+    atat = atx * at
+    q = dt / atat
+    rxq = rx * q
+    sww3 = float(ww3.sum())
+    ww3_x = np.bincount(inv, weights=ww3, minlength=ux.size)
+    g_r = _dot(w_x, digamma(r + ux) - digamma(r)) + sw * np.log(alpha) - _dot(w_t, log_aut) - _dot(ww3, log_ratio)
+    g_alpha = sw * r / alpha - _dot(rw_t, 1.0 / (alpha + ut)) - _dot(ww3, rxq)
+    g_a = _dot(w_x, common) + sww3 / a
+    g_b = _dot(w_x, common - digamma(b) + digamma(b + ux)) - _dot(ww3_x, inv_bx1)
+    grad = np.array([g_r, g_alpha, g_a, g_b])
+    if order == 1:
+        return total, grad, None
+    # second order: per-row v = w w3 (1 - w3) and the row parts of dd
+    v = ww3 * (1.0 - w3)
+    v_lr = v * log_ratio
+    v_rxq = v * rxq
+    sv = float(v.sum())
+    v_x = np.bincount(inv, weights=v, minlength=ux.size)
+    vlr_x = np.bincount(inv, weights=v_lr, minlength=ux.size)
+    vrxq_x = np.bincount(inv, weights=v_rxq, minlength=ux.size)
+    tri_ab = polygamma(1, a + b)
+    tri_abx = polygamma(1, a + b + ux)
+    inv_aut = 1.0 / (alpha + ut)
+    h = np.empty((4, 4))
+    h[0, 0] = _dot(w_x, polygamma(1, r + ux) - polygamma(1, r)) + _dot(v_lr, log_ratio)
+    h[0, 1] = sw / alpha - _dot(w_t, inv_aut) - _dot(ww3, q) + _dot(v_lr, rxq)
+    h[1, 1] = (
+        -sw * r / alpha**2
+        + _dot(rw_t, inv_aut * inv_aut)
+        + _dot(ww3, rxq * (at + atx) / atat)  # (r+x)(1/(alpha+t_x)**2 - 1/(alpha+T)**2)
+        + _dot(v_rxq, rxq)
+    )
+    h[0, 2] = -float(v_lr.sum()) / a
+    h[0, 3] = _dot(vlr_x, inv_bx1)
+    h[1, 2] = -float(v_rxq.sum()) / a
+    h[1, 3] = _dot(vrxq_x, inv_bx1)
+    h[2, 2] = _dot(w_x, tri_ab - tri_abx) - sww3 / a**2 + sv / a**2
+    h[2, 3] = _dot(w_x, tri_ab - tri_abx) - _dot(v_x, inv_bx1) / a
+    h[3, 3] = (
+        _dot(w_x, polygamma(1, b + ux) - tri_abx - polygamma(1, b) + tri_ab)
+        + _dot(ww3_x + v_x, inv_bx1 * inv_bx1)
+    )
+    h[1, 0], h[2, 0], h[3, 0], h[2, 1], h[3, 1], h[3, 2] = h[0, 1], h[0, 2], h[0, 3], h[1, 2], h[1, 3], h[2, 3]
+    return total, grad, h
 
 
 _A_NEAR_ONE = 1e-5
@@ -226,13 +281,21 @@ class BetaGeo(PurchaseModel):
 
     @staticmethod
     def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:
-        return _bgnbd_prepare(x, big_t, w)
+        return _bgnbd_prepare(x, t_x, big_t, w)
 
     @staticmethod
     def _total(
         p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any
     ) -> tuple[float, FloatArray]:
-        return _bgnbd_total(p, x, t_x, big_t, w, prep)
+        total, grad, _ = _bgnbd_total(p, x, t_x, big_t, w, prep)
+        assert grad is not None
+        return total, grad
+
+    @staticmethod
+    def _total_to_order(
+        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any, order: int
+    ) -> tuple[float, FloatArray | None, FloatArray | None]:
+        return _bgnbd_total(p, x, t_x, big_t, w, prep, order)
 
     @staticmethod
     def _rows(

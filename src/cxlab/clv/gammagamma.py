@@ -20,10 +20,11 @@ from __future__ import annotations
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import scipy.optimize  # noqa: F401  (the L-BFGS-B fit of this model; loaded with it, as any import)
 from scipy.special import digamma, gammaln
-from sklearn.utils.validation import check_is_fitted
 
 from cxlab.clv._base import (
+    check_is_fitted,
     LogParamFitter,
     FloatArray,
     check_sample_weight,

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.optimize  # noqa: F401  (the L-BFGS-B fit of this model; loaded with it, as any import)
 from scipy.special import digamma, expit, gammaln, roots_legendre
 
 from cxlab.clv._base import FloatArray, Tuples, unique_inverse, unique_rows_inverse
