@@ -57,6 +57,12 @@ def rows_of(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
         for r in payload.get("table", []):
             d = r.get("max_rel_diff_vs_cxlab")
             out.append(_harness_row("metrics", case, r, "" if d is None else f"max rel diff {d:.1e}"))
+    elif name == "experiments":
+        case = (f"{payload.get('customers', 0):,} customers x {payload.get('metrics')} metrics x "
+                f"{payload.get('arms')} arms")
+        quality = "results agree (1e-6)" if payload.get("results_agree") else "RESULTS DIFFER"
+        for r in payload.get("table", []):
+            out.append(_harness_row("experiments", case, r, quality))
     elif name == "satisfaction":
         peers = payload.get("peers")
         if peers:

@@ -118,6 +118,37 @@ def test_same_results_on_every_engine(engine, clean_export) -> None:  # noqa: AN
     pd.testing.assert_frame_equal(_analysis(tables, engine), reference, rtol=1e-9, atol=1e-12)
 
 
+def test_active_units_pass_equals_a_pass_over_every_unit(engine, clean_export) -> None:  # noqa: ANN001
+    """The pass over units with rows in their windows, completed with the all-zero units, gives the
+    statistics of a pass over every assigned unit: on every engine, with CUPED, a ratio metric and a
+    metric whose value at zero is not 0."""
+    import narwhals as nw
+
+    from cxlab.experiments import units as U
+    from cxlab.experiments.metrics import ExperimentMetric, resolve_metrics
+    from cxlab.metrics.catalog import U as UNIT_COLUMNS
+    from cxlab.schema import MARKETPLACES
+
+    root, _ = clean_export
+    tables = {p.stem: engine.read_parquet(p) for p in root.glob("*.parquet")}
+    idle = ExperimentMetric(
+        "idle", "1 without orders, else 0.5", (UNIT_COLUMNS["o_n"],),
+        lambda: nw.when(nw.col("o_n") > 0).then(nw.lit(0.5)).otherwise(nw.lit(1.0)),
+    )
+    chosen = [*resolve_metrics(["revenue", "conversion", "aov"]), idle]
+    assigned, _, _ = U.assignment_frame(tables, U.Assignment(), as_of=None)
+    options = {"window_days": 14, "pre_days": 90, "as_of": None, "marketplaces": MARKETPLACES, "currency": "GBP"}
+    stats = {}
+    for active in (False, True):
+        lf = U.unit_values(tables, assigned, chosen, active_only=active, **options)
+        lf, variables = U.metric_variables(lf, chosen, pre=True)
+        stats[active] = U.sufficient_statistics(lf, variables, segment=False)
+    assert 0 < stats[True]["_n"].sum() < stats[False]["_n"].sum()  # some assigned units have no orders
+    completed = U.add_inactive_units(stats[True], assigned, chosen, variables, pre=True)
+    assert completed["s|idle__y"].sum() > 0
+    pd.testing.assert_frame_equal(completed, stats[False], check_dtype=False, rtol=1e-9, atol=1e-9)
+
+
 def test_yaml_metric_and_winsorization_match_pandas(units: pd.DataFrame, tmp_path: Path) -> None:
     """A user-defined metric (orders of 50 GBP or more per unit) and revenue capped at its 90% quantile."""
     spec = tmp_path / "metrics.yaml"

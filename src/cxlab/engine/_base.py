@@ -96,8 +96,13 @@ class Engine:
             pq.write_table(self.to_arrow(lf), tmp)
         return path
 
-    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
-        """Compute ``lf`` once and keep the result in the engine for reuse."""
+    def materialize(self, lf: nw.LazyFrame, *, ordered: bool = True) -> nw.LazyFrame:
+        """Compute ``lf`` once and keep the result in the engine for reuse.
+
+        ``ordered=False`` tells the engine that the caller never relies on the
+        order of the rows (DuckDB then writes the table without keeping the
+        insertion order, which is faster and uses less memory).
+        """
         return self.from_arrow(self.to_arrow(lf))
 
     def close(self) -> None:
@@ -130,9 +135,17 @@ class DuckDBEngine(Engine):
         table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
         return table if hasattr(table, "schema") else table.read_all()
 
-    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+    def materialize(self, lf: nw.LazyFrame, *, ordered: bool = True) -> nw.LazyFrame:
         name = f"cxlab_{uuid.uuid4().hex}"
-        lf.to_native().create(name)
+        if ordered:
+            lf.to_native().create(name)
+        else:
+            before = self.con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+            self.con.execute("SET preserve_insertion_order = false")
+            try:
+                lf.to_native().create(name)
+            finally:
+                self.con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
         return nw.from_native(self.con.table(name))
 
     def close(self) -> None:
@@ -152,7 +165,7 @@ class PolarsEngine(Engine):
         files = [str(p) for p in parquet_parts(path)]
         return nw.from_native(self.pl.scan_parquet(files, missing_columns="insert"))
 
-    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+    def materialize(self, lf: nw.LazyFrame, *, ordered: bool = True) -> nw.LazyFrame:
         return nw.from_native(lf.to_native().collect().lazy())
 
 
@@ -220,7 +233,7 @@ class SparkEngine(Engine):
             )
         return nw.from_native(df)
 
-    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+    def materialize(self, lf: nw.LazyFrame, *, ordered: bool = True) -> nw.LazyFrame:
         df = lf.to_native().cache()
         df.count()
         return nw.from_native(df)

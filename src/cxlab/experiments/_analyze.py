@@ -17,7 +17,7 @@ from cxlab.exceptions import InputDataError
 from cxlab.experiments import stats as S
 from cxlab.experiments.metrics import ExperimentMetric, resolve_metrics
 from cxlab.experiments.units import (
-    ARM, PROB, SEG, SEVERAL, Assignment, assignment_frame, check_rates, metric_variables,
+    ARM, PROB, SEG, SEVERAL, Assignment, add_inactive_units, assignment_frame, check_rates, metric_variables,
     sufficient_statistics, unit_values, winsorize, with_attributes,
 )
 from cxlab.metrics import MetricSpec
@@ -182,10 +182,13 @@ def analyze(
         tables, spec_, as_of=as_of, extra=[*([by] if by else []), *covariates]
     )
     if engine is not None:
-        assigned = engine.materialize(assigned)  # read by every source's join and the analysis
+        assigned = engine.materialize(assigned, ordered=False)  # read by the join, the counts and the SRM check
+    # Without segments, covariates or winsorization, a unit without rows in its windows only
+    # adds the metrics' values at zero: the pass runs over the active units only.
+    active_only = by is None and not covariates and winsorize_quantile is None
     lf = unit_values(
         tables, assigned, chosen, window_days=window_days, pre_days=pre_days if cuped else 0,
-        as_of=as_of, marketplaces=marketplaces, currency=currency,
+        as_of=as_of, marketplaces=marketplaces, currency=currency, active_only=active_only,
     )
     lf, variables = metric_variables(lf, chosen, pre=cuped)
     caps: dict[str, float] = {}
@@ -194,6 +197,8 @@ def analyze(
     lf = with_attributes(lf, tables, by=by, covariates=covariates, assignment_columns=assign_cols)
     full = {m.name: _variables(variables[m.name], covariates) for m in chosen}
     stats = sufficient_statistics(lf, full, segment=by is not None)
+    if active_only:
+        stats = add_inactive_units(stats, assigned, chosen, full, pre=cuped)
     check_rates(stats, currency)
     several = int(stats.loc[stats[ARM] == SEVERAL, "_n"].sum())
     stats = stats[stats[ARM] != SEVERAL].reset_index(drop=True)
@@ -397,7 +402,7 @@ def plan(
     spec_ = Assignment(table=customers.to_native(), unit="_cid", arm="_arm_col", assigned=None, prob=None, start=start)
     assigned, _, _ = assignment_frame(tables, spec_, as_of=None)
     if engine is not None:
-        assigned = engine.materialize(assigned)
+        assigned = engine.materialize(assigned, ordered=False)
     cuped = pre_days > 0
     lf = unit_values(
         tables, assigned, chosen, window_days=window_days, pre_days=pre_days, as_of=None,

@@ -178,13 +178,30 @@ def unit_values(
     as_of: dt.datetime | None,
     marketplaces: Mapping[str, Marketplace],
     currency: str,
+    active_only: bool = False,
 ) -> nw.LazyFrame:
-    """Per-unit totals of every unit column, after (``post__``) and before (``pre__``) assignment."""
-    out = assignment
+    """Per-unit totals of every unit column, after (``post__``) and before (``pre__``) assignment.
+
+    The rows of every source table are stacked into one frame (unit, seconds
+    since the epoch, one value column per unit column: a source's own values,
+    0 for the others), so that one join with the assigned units, one filter to
+    the windows and one group-by per unit compute every metric's per-unit
+    window and pre-period values at once, and one left join brings them to the
+    assigned units (those without rows get 0).
+
+    With ``active_only``, that left join is left out: the frame has only the
+    units with rows in their windows (columns ``_unit, _arm`` and the totals),
+    and :func:`add_inactive_units` completes their statistics with the units
+    whose totals are all 0 (no pass over the assigned units but a count per arm).
+    """
     w, p = window_days * DAY, pre_days * DAY
     end = _epoch(as_of) if as_of is not None else None
-    units_frame = assignment.select(nw.col(UNIT).alias("_u"), nw.col(AT).alias("_a"))
-    for group in sources(metrics).values():
+    groups = list(sources(metrics).values())
+    every = [u for group in groups for u in group]
+    value = {u.name: f"_v{i}" for i, u in enumerate(every)}
+    rated = any(u.amount for u in every)
+    stacked = []
+    for group in groups:
         source = group[0].source
         if source.table not in tables:
             raise InputDataError(
@@ -202,23 +219,37 @@ def unit_values(
         rows = table.select(*keep).filter(~nw.col(source.timestamp).is_null())
         if amount:
             rows = _with_amount(rows, tables, names, marketplaces, currency)
-        rows = rows.join(units_frame, left_on="customer_id", right_on="_u", how="inner")
         rows = epoch_seconds(rows, source.timestamp, "_t")
-        post = (nw.col("_t") >= nw.col("_a")) & (nw.col("_t") < nw.col("_a") + w)
-        if end is not None:
-            post = post & (nw.col("_t") < end)
-        pre = (nw.col("_t") >= nw.col("_a") - p) & (nw.col("_t") < nw.col("_a"))
-        rows = rows.filter(post | pre) if pre_days > 0 else rows.filter(post)
-        aggs = []
-        if amount:
-            unrated = (post | pre) & nw.col("_rate").is_null() & ~nw.col("amount").is_null()
-            aggs.append(nw.when(unrated).then(nw.lit(1.0)).otherwise(nw.lit(0.0)).sum().alias(UNRATED))
-        for u in group:
-            aggs.append(nw.when(post).then(u.row()).otherwise(nw.lit(0.0)).sum().alias(f"post__{u.name}"))
-            if pre_days > 0:
-                aggs.append(nw.when(pre).then(u.row()).otherwise(nw.lit(0.0)).sum().alias(f"pre__{u.name}"))
-        per_unit = rows.group_by("customer_id").agg(*aggs)
-        out = out.join(per_unit, left_on=UNIT, right_on="customer_id", how="left")
+        own = {u.name for u in group}
+        cols = [nw.col("customer_id").cast(nw.String).alias("_c"), nw.col("_t")]
+        cols += [
+            (next(u for u in group if u.name == name).row() if name in own else nw.lit(0.0)).cast(nw.Float64).alias(col)
+            for name, col in value.items()
+        ]
+        if rated:
+            unrated = nw.col("_rate").is_null() & ~nw.col("amount").is_null() if amount else nw.lit(False)
+            cols.append(nw.when(unrated).then(nw.lit(1.0)).otherwise(nw.lit(0.0)).alias(UNRATED))
+        stacked.append(rows.select(*cols))
+    units_frame = assignment.select(
+        nw.col(UNIT).alias("_u"), nw.col(AT).alias("_a"), *([nw.col(ARM)] if active_only else [])
+    )
+    rows = (stacked[0] if len(stacked) == 1 else nw.concat(stacked, how="vertical")).join(
+        units_frame, left_on="_c", right_on="_u", how="inner"
+    )
+    post = (nw.col("_t") >= nw.col("_a")) & (nw.col("_t") < nw.col("_a") + w)
+    if end is not None:
+        post = post & (nw.col("_t") < end)
+    pre = (nw.col("_t") >= nw.col("_a") - p) & (nw.col("_t") < nw.col("_a"))
+    rows = rows.filter(post | pre) if pre_days > 0 else rows.filter(post)
+    aggs = [nw.col(UNRATED).sum().alias(UNRATED)] if rated else []
+    for name, col in value.items():
+        aggs.append(nw.when(post).then(nw.col(col)).otherwise(nw.lit(0.0)).sum().alias(f"post__{name}"))
+        if pre_days > 0:
+            aggs.append(nw.when(pre).then(nw.col(col)).otherwise(nw.lit(0.0)).sum().alias(f"pre__{name}"))
+    if active_only:
+        return rows.group_by("_c", ARM).agg(*aggs).rename({"_c": UNIT})
+    per_unit = rows.group_by("_c").agg(*aggs)
+    out = assignment.join(per_unit, left_on=UNIT, right_on="_c", how="left")
     filled = [c for c in out.collect_schema().names() if c.startswith(("post__", "pre__")) or c == UNRATED]
     return out.with_columns(*(nw.col(c).cast(nw.Float64).fill_null(0.0) for c in filled))
 
@@ -293,6 +324,48 @@ def sufficient_statistics(
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+def add_inactive_units(
+    stats: Any,
+    assignment: nw.LazyFrame,
+    metrics: Sequence[ExperimentMetric],
+    variables: Mapping[str, Sequence[str]],
+    *,
+    pre: bool,
+) -> Any:
+    """Complete statistics of the active units (see ``unit_values(active_only=True)``).
+
+    A unit without rows in its windows has every unit column 0; its metric
+    variables are the metrics' own expressions evaluated on zeros (in the
+    engine, on one row per arm that also counts the arm's assigned units). Each
+    of the ``k`` inactive units of an arm adds that value ``v0`` to the sums and
+    ``v0 * v0'`` to the sums of products; the result is the same as a pass over
+    every assigned unit.
+    """
+    import pandas as pd
+
+    names = sorted({u.name for m in metrics for u in m.columns})
+    zeros = assignment.group_by(ARM).agg(nw.len().alias("_all")).with_columns(
+        *(nw.lit(0.0).alias(f"{when}__{n}") for n in names for when in ("post", "pre") if pre or when == "post")
+    )
+    zeros, _ = metric_variables(zeros, metrics, pre=pre)
+    used = list(dict.fromkeys(v for vs in variables.values() for v in vs))
+    zero = zeros.select(ARM, "_all", *used).collect().to_pandas()
+    out = zero[[ARM, "_all"]].merge(stats, on=ARM, how="left")
+    value_cols = [c for c in stats.columns if c != ARM]
+    out[value_cols] = out[value_cols].fillna(0.0)
+    k = out["_all"].to_numpy(float) - out["_n"].to_numpy(float)
+    v0 = {v: zero[v].to_numpy(float) for v in used}
+    done: set[str] = set()  # the columns of sufficient_statistics: each sum once
+    for vars_ in variables.values():
+        for i, a in enumerate(vars_):
+            for col, add in ((f"s|{a}", v0[a]), *((f"q|{a}|{b}", v0[a] * v0[b]) for b in vars_[i:])):
+                if col not in done:
+                    out[col] = out[col] + k * add
+                    done.add(col)
+    out["_n"] = out["_all"].astype("int64")
+    return out[list(stats.columns)].sort_values(ARM, kind="stable").reset_index(drop=True)
+
+
 def check_rates(stats: Any, currency: str) -> None:
     """Refuse an analysis in which some order's currency had no rate (see :func:`unit_values`)."""
     count = float(stats[UNRATED].sum()) if UNRATED in stats else 0.0
@@ -362,7 +435,8 @@ def _numeric_covariates(lf: nw.LazyFrame, covariates: Sequence[str]) -> nw.LazyF
 
 
 __all__ = [
-    "ARM", "AT", "MISSING_SEGMENT", "PROB", "SEG", "SEVERAL", "UNIT", "UNRATED", "Assignment", "check_rates",
+    "ARM", "AT", "MISSING_SEGMENT", "PROB", "SEG", "SEVERAL", "UNIT", "UNRATED", "Assignment", "add_inactive_units",
+    "check_rates",
     "assignment_frame", "metric_variables", "sufficient_statistics", "unit_values",
     "winsorize", "with_attributes",
 ]
