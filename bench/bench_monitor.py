@@ -78,7 +78,9 @@ def run_cxlab(series, baseline: str) -> dict:
         limits_for(m, ARL0)
     solve = time.perf_counter() - start
     start = time.perf_counter()
-    result = monitor_series(series, methods=["ewma", "cusum", "shewhart"], baseline=baseline, arl0=ARL0)
+    # refit_days=0: one baseline fit per series, the work the plain loop does
+    result = monitor_series(series, methods=["ewma", "cusum", "shewhart"], baseline=baseline, arl0=ARL0,
+                            refit_days=0)
     charts = time.perf_counter() - start
     start = time.perf_counter() - solve
     check = {m: float(simulate_run_lengths(limits_for(m, ARL0), runs=RUNS, random_state=1).mean())

@@ -2,9 +2,12 @@
 incidents of 1 and 2 standard deviations of the daily series, start estimates.
 
 Five seeds, seven marketplaces, two years, daily CSAT, orders and late-delivery
-rate. Incident sizes come from a clean reference dataset: the median daily
-standard deviation (sampling error and between-day variation) of each series
-in the monitored months.
+rate, on the default settings of ``monitor_series`` (baseline refitted every 28
+days). Both the late-delivery rate and orders are dated by the order date, as
+the generator's incidents are (they change the orders placed from START), so
+the true start needs no lag. Incident sizes come from a clean reference
+dataset: the median daily standard deviation (sampling error and between-day
+variation) of each series in the monitored months.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ BASELINE = "2024-07-01:2025-03-31"
 MONITOR_FROM, UNTIL = np.datetime64("2025-04-01"), "2025-10-31"  # before the retention campaign
 INCIDENT_START, INCIDENT_DAYS = "2025-06-01", 60
 METHODS = ("ewma", "cusum", "shewhart")
-REFIT_DAYS = 28
 #: (kind, size in sd) -> marketplace. CSAT in DE and FR follows their late deliveries.
 LAYOUT = {("late_delivery", 1): "DE", ("late_delivery", 2): "FR", ("orders_drop", 1): "UK", ("orders_drop", 2): "US"}
 AFFECTED = {("late_delivery_rate", "DE"), ("csat", "DE"), ("late_delivery_rate", "FR"), ("csat", "FR"),
@@ -49,7 +51,7 @@ def _series(path: Path):
 
 
 def _run(series):
-    return monitor_series(series, methods=METHODS, baseline=BASELINE, refit_days=REFIT_DAYS)
+    return monitor_series(series, methods=METHODS, baseline=BASELINE, )
 
 
 @pytest.fixture(scope="module")
@@ -86,20 +88,28 @@ def evaluation(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_false_alarm_rate_without_incidents(evaluation: dict) -> None:
+    """At most 1.5x the requested rate per method and per metric family, on
+    the default settings (baseline refitted every 28 days)."""
     days = (np.datetime64(UNTIL) - MONITOR_FROM).astype(int) + 1
     requested = 365.25 / 370.0
-    for method in METHODS:
-        alarms, series_years = 0, 0.0
-        for result, truth in evaluation["runs"]:
-            clean = [k for k in result.series if not truth or k not in AFFECTED]
-            a = result.alarms[result.alarms["method"] == method]
-            alarms += int(a[[(m, s) in clean for m, s in zip(a["metric"], a["segment"])]].shape[0])
-            series_years += len(clean) * days / 365.25
-        rate = alarms / series_years
-        print(f"{method}: {alarms} alarms in {series_years:.1f} series-years = {rate:.3f}/series-year "
-              f"(requested {requested:.3f})")
-        assert series_years > 50
-        assert rate <= 1.5 * requested
+    rows = []
+    for result, truth in evaluation["runs"]:
+        counts = result.alarms.groupby(["metric", "segment", "method"]).size()
+        for key in result.series:
+            if truth and key in AFFECTED:
+                continue
+            for method in METHODS:
+                rows.append({"metric": key[0], "method": method, "alarms": int(counts.get((*key, method), 0)),
+                             "series_years": days / 365.25})
+    clean = pd.DataFrame(rows)
+    for by in (["method"], ["metric", "method"]):
+        table = clean.groupby(by)[["alarms", "series_years"]].sum()
+        table["ratio"] = table["alarms"] / table["series_years"] / requested
+        print(table.to_string())
+        assert (table["ratio"] <= 1.5).all()
+    assert clean.groupby("method")["series_years"].sum().min() > 50
+    # orders, the hard family (a growing count), is charted and counted
+    assert clean[clean["metric"] == "orders"]["series_years"].sum() > 15
 
 
 def test_incidents_detected_with_start(evaluation: dict) -> None:
@@ -116,5 +126,7 @@ def test_incidents_detected_with_start(evaluation: dict) -> None:
     print(summary.to_string())
     assert (summary["incidents"] == 2 * len(SEEDS)).all()
     assert (summary["detected"] >= 0.95).all()
-    two = summary.xs(2, level="sd")
-    assert (two["median_abs_start_error"] <= 3).all()
+    # every 2-sd incident's estimated start is within 3 days of the true start
+    two = scores[scores["sd"] == 2]
+    assert two["detected"].all()
+    assert (two["start_error_days"].abs() <= 3).all(), two[two["start_error_days"].abs() > 3].to_string()

@@ -45,7 +45,7 @@ def monitor(
     arl0: Annotated[float | None, typer.Option("--arl0", min=20, max=1e7, help="In-control average run length per series, in points (default 370).")] = None,
     false_alarms_per_year: Annotated[float | None, typer.Option("--false-alarms-per-year", min=1e-4, max=1e4, help="Expected false alarms a year over all series together (instead of --arl0).")] = None,
     retrospective: Annotated[bool, typer.Option("--retrospective", help="Also find change points in the whole history (PELT): changepoints.parquet.")] = False,
-    refit_days: Annotated[int | None, typer.Option("--refit-days", min=1, max=3660, help="Refit the baseline every N monitored points on the trailing window as long as --baseline (growing businesses).")] = None,
+    refit_days: Annotated[int | None, typer.Option("--refit-days", min=0, max=3660, help="Refit the baseline every N monitored points on the trailing window as long as --baseline (default 28 days or 4 weeks; 0 fits once).")] = None,
     fail_on_alarm: Annotated[bool, typer.Option("--fail-on-alarm", help="Exit 3 when an alarm falls in the last --recent-days.")] = False,
     recent_days: Annotated[int, typer.Option("--recent-days", min=1, max=3660, help="Window of --fail-on-alarm, in days.")] = 7,
     since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First local day read.")] = None,

@@ -16,7 +16,7 @@ from cxlab.exceptions import InputDataError
 from cxlab.metrics import METRICS, compute_metrics
 from cxlab.monitor.arl import METHODS, Limits, arl0_for_rate, limits_for
 from cxlab.monitor.baseline import Baseline, fit_baseline, long_run_factor, pool_sparse
-from cxlab.monitor.charts import WE_RULES, mle_change_start, run_chart
+from cxlab.monitor.charts import WE_RULES, change_start, run_chart
 from cxlab.monitor._pelt import pelt
 from cxlab.monitor.series import POINTS_PER_YEAR, SeriesSet, series_from_metrics
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, Marketplace
@@ -32,6 +32,15 @@ CLOSED_EXPECTED = 7.0
 #: A count of zero where the baseline expects less than this is the weekday's
 #: usual closure: fitted as a zero in its day-of-week pattern, not charted.
 PATTERN_EXPECTED = 0.5
+
+#: Default refit interval per grain (points): a baseline extrapolated months
+#: ahead drifts away from a growing series (generated orders: 2.6x the
+#: requested false-alarm rate with one fit, 1.2-1.4x refitted every 28 days).
+REFIT_POINTS = {"day": 28, "week": 4}
+#: Points before an alarm searched for the start of the change (nine weeks of
+#: days, a quarter of weeks): long enough for the slowest detection of a 1-sd
+#: shift, short enough that the slow wander of a baseline is not a step.
+CHANGE_WINDOW = {"day": 63, "week": 13}
 
 ALARM_COLUMNS = (
     "metric", "segment", "alarm_date", "change_start", "direction", "size", "method",
@@ -228,9 +237,9 @@ def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, ...]:
     return expected, sd, z, closed, pool_start
 
 
-def _fit_rolling(series: SeriesSet, train: np.ndarray, refit_days: int | None) -> tuple[np.ndarray, ...]:
-    """:func:`_fit` on the training period; with ``refit_days``, refitted every
-    ``refit_days`` monitored points on the trailing window as long as the
+def _fit_rolling(series: SeriesSet, train: np.ndarray, refit_days: int) -> tuple[np.ndarray, ...]:
+    """:func:`_fit` on the training period; with ``refit_days`` > 0, refitted
+    every ``refit_days`` monitored points on the trailing window as long as the
     training period, each fit charting only its own block of points."""
     out = _fit(series, train)
     if not refit_days:
@@ -286,7 +295,8 @@ def monitor_series(
     refit_days
         Refit the baseline every this many monitored points on the trailing
         window as long as the training period (a growing business drifts away
-        from a straight line extrapolated far ahead). Default: one fit.
+        from a straight line extrapolated far ahead). Default
+        :data:`REFIT_POINTS` of the grain (28 days, 4 weeks); 0 fits once.
     """
     methods = list(dict.fromkeys(methods))
     bad = [m for m in methods if m not in METHODS]
@@ -296,8 +306,12 @@ def monitor_series(
         raise InputDataError("give either arl0 or false_alarms_per_year, not both.")
     span = parse_baseline(baseline) if isinstance(baseline, str) else baseline
     train = _train_mask(series, span)
-    if refit_days is not None and not (isinstance(refit_days, int) and 1 <= refit_days <= 3660):
-        raise InputDataError(f"refit_days: expected a whole number of points from 1 to 3,660; got {refit_days!r}.")
+    if refit_days is None:
+        refit_days = REFIT_POINTS[series.grain]
+    if isinstance(refit_days, bool) or not (isinstance(refit_days, int) and 0 <= refit_days <= 3660):
+        raise InputDataError(
+            f"refit_days: expected a whole number of points from 0 (fit once) to 3,660; got {refit_days!r}."
+        )
     with warnings.catch_warnings():  # series with no data give all-NaN slices; screened below
         warnings.simplefilter("ignore", RuntimeWarning)
         expected, sd, z, closed, pool_start = _fit_rolling(series, train, refit_days)
@@ -323,7 +337,7 @@ def monitor_series(
     for method, lim in limits.items():
         run = run_chart(lim, zl, first)
         for j, t in zip(*np.nonzero(run.alarm)):
-            alarms.append(_alarm(series, rows[j], j, t, run, zl, expected, method, first, pool_start[rows[j]]))
+            alarms.append(_alarm(series, rows[j], j, t, run, zl, expected, method, pool_start[rows[j]]))
         charts.append(_chart_frame(series, rows, run, lim, expected, sd, z, closed, method, train))
     alarm_df = pd.DataFrame(alarms, columns=list(ALARM_COLUMNS))
     chart_df = _stack(charts)
@@ -333,16 +347,15 @@ def monitor_series(
     return MonitorResult(alarm_df, chart_df, skipped, limits, cps, float(arl0), charted)
 
 
-def _alarm(series: SeriesSet, i: int, j: int, t: int, run, zl, expected, method: str, first: int,  # noqa: ANN001
+def _alarm(series: SeriesSet, i: int, j: int, t: int, run, zl, expected, method: str,  # noqa: ANN001
            pool_start: np.ndarray) -> dict:
     direction = int(run.direction[j, t])
     alarms_before = np.flatnonzero(run.alarm[j, :t])
-    begin = int(alarms_before[-1]) + 1 if alarms_before.size else first
-    if method == "cusum" and run.page_start[j, t] >= 0:
-        start = int(run.page_start[j, t])
-    else:
-        start = mle_change_start(zl[j], t, begin, direction)
-    start = int(pool_start[start])
+    # The change began after the previous alarm and (a step change, not a
+    # drift) within the last CHANGE_WINDOW points; the window may reach back
+    # into the training period, whose residuals are in control.
+    begin = max(int(alarms_before[-1]) + 1 if alarms_before.size else 0, t - CHANGE_WINDOW[series.grain] + 1)
+    start = int(pool_start[change_start(zl[j], t, begin, direction)])
     y = series.value[i, start : t + 1]
     e = expected[i, start : t + 1]
     ok = ~np.isnan(y) & ~np.isnan(zl[j, start : t + 1])

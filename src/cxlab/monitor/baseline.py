@@ -200,9 +200,10 @@ def _se2(kind: str, fit: np.ndarray, se: np.ndarray | None, n: np.ndarray | None
 #: smaller of p and 1 - p) for its residual to be near normal; sparser points
 #: are pooled with the next ones until the pool has it (the np >= 5 rule).
 MIN_INFO = 5.0
-#: Points per block when the long-run variance of the training residuals is
-#: compared with their point variance.
-LONG_RUN_BLOCK = 28
+#: Block lengths (points) at which the long-run variance of the training
+#: residuals is compared with their point variance: about the memory of the
+#: charts (EWMA lambda 0.2, CUSUM k 0.5 at a 1-sd shift) and twice it.
+LONG_RUN_BLOCKS = (14, 28)
 
 
 def pool_sparse(
@@ -246,20 +247,27 @@ def pool_sparse(
     return out, start
 
 
-def long_run_factor(z: np.ndarray, train: np.ndarray, block: int = LONG_RUN_BLOCK) -> np.ndarray:
-    """Per series, ``max(1, block * var(means of blocks of training residuals))``.
+def long_run_factor(z: np.ndarray, train: np.ndarray, blocks: tuple[int, ...] = LONG_RUN_BLOCKS) -> np.ndarray:
+    """Per series, ``max(1, b * var(means of b consecutive training residuals))``
+    over the block lengths ``b`` of ``blocks``.
 
     Charts assume independent residuals. Slow wander of the process (a
-    customer base that grows in bursts) makes block means vary more than
-    ``1 / block``; dividing the residuals by the square root of this factor
-    keeps the false-alarm rate at the requested one.
+    customer base that grows in bursts, a heavy buyer who arrives or leaves)
+    makes block means vary more than ``1 / b``; dividing the residuals by the
+    square root of this factor keeps the false-alarm rate at the requested
+    one. The block means overlap (the overlapping batch means estimator of
+    Meketon & Schmeiser 1984, with half the variance of disjoint blocks); a
+    series needs four blocks of training points for a length to count.
     """
     factor = np.ones(z.shape[0])
     for i in range(z.shape[0]):
         v = z[i, train]
         v = v[~np.isnan(v)]
-        nb = v.size // block
-        if nb >= 4:
-            means = v[: nb * block].reshape(nb, block).mean(axis=1)
-            factor[i] = max(1.0, block * float(np.var(means, ddof=1)))
+        n = v.size
+        c = np.concatenate([[0.0], np.cumsum(v - v.mean())]) if n else v
+        for b in blocks:
+            if n < 4 * b:
+                continue
+            means = (c[b:] - c[:-b]) / b
+            factor[i] = max(factor[i], b * float(np.sum(means**2)) / (n - b + 1) * n / (n - b))
     return factor

@@ -71,31 +71,20 @@ class EWMAChart(Chart):
 
 
 class CUSUMChart(Chart):
-    """Two-sided tabular CUSUM with reference ``k`` and decision interval ``h``.
-
-    ``start_up`` / ``start_down`` hold the first point of the current excursion
-    from zero of each side: Page's estimate of when the change began.
-    """
+    """Two-sided tabular CUSUM with reference ``k`` and decision interval ``h``."""
 
     @property
     def bound(self) -> float:
         return self.limits.limit
 
     def init(self, n: int) -> State:
-        return {
-            "up": np.zeros(n), "down": np.zeros(n),
-            "start_up": np.zeros(n, dtype=np.int64), "start_down": np.zeros(n, dtype=np.int64),
-        }
+        return {"up": np.zeros(n), "down": np.zeros(n)}
 
     def step(self, state: State, x: np.ndarray, valid: np.ndarray, t: int) -> Step:
         k, h = self.limits.param, self.limits.limit
         xv = np.where(valid, x, 0.0)
         up = np.where(valid, np.maximum(0.0, state["up"] + xv - k), state["up"])
         down = np.where(valid, np.maximum(0.0, state["down"] - xv - k), state["down"])
-        state["start_up"] = np.where(valid & (state["up"] == 0.0) & (up > 0.0), t, state["start_up"])
-        state["start_down"] = np.where(
-            valid & (state["down"] == 0.0) & (down > 0.0), t, state["start_down"]
-        )
         alarm_up, alarm_down = up > h, down > h
         alarm = valid & (alarm_up | alarm_down)
         direction = np.where(up >= down, 1, -1).astype(np.int8)
@@ -160,14 +149,12 @@ def make_chart(limits: Limits) -> Chart:
 
 @dataclass(frozen=True)
 class ChartRun:
-    """A chart run over series x time: statistic, alarms, direction, rule,
-    and (CUSUM) Page's start estimate per alarm point (-1 elsewhere)."""
+    """A chart run over series x time: statistic, alarms, direction, rule."""
 
     stat: np.ndarray
     alarm: np.ndarray
     direction: np.ndarray
     rule: np.ndarray
-    page_start: np.ndarray
 
 
 def run_chart(limits: Limits, x: np.ndarray, first: int = 0) -> ChartRun:
@@ -183,7 +170,6 @@ def run_chart(limits: Limits, x: np.ndarray, first: int = 0) -> ChartRun:
     alarm = np.zeros((n, T), dtype=bool)
     direction = np.zeros((n, T), dtype=np.int8)
     rule = np.zeros((n, T), dtype=np.int8)
-    page = np.full((n, T), -1, dtype=np.int64)
     for t in range(first, T):
         valid = ~np.isnan(x[:, t])
         s = chart.step(state, x[:, t], valid, t)
@@ -192,24 +178,40 @@ def run_chart(limits: Limits, x: np.ndarray, first: int = 0) -> ChartRun:
         direction[:, t] = s.direction
         if s.rule is not None:
             rule[:, t] = s.rule
-        if "start_up" in state:
-            page[:, t] = np.where(s.alarm, np.where(s.direction > 0, state["start_up"], state["start_down"]), -1)
-    return ChartRun(stat, alarm, direction, rule, page)
+    return ChartRun(stat, alarm, direction, rule)
 
 
-def mle_change_start(x: np.ndarray, end: int, begin: int, direction: int) -> int:
-    """Maximum-likelihood start of a step change in ``x[begin:end+1]`` (NaN
-    skipped) in ``direction``: the ``tau`` maximizing ``(sum_{tau..end} x)^2 /
-    (points from tau to end)`` among sums of that sign (Pignatiello & Samuel 2001)."""
+def change_start(x: np.ndarray, end: int, begin: int, direction: int) -> int:
+    """Maximum-likelihood start of one step change in ``x[begin:end+1]`` (unit
+    variance residuals, NaN skipped), both means unknown: the first point of
+    the after-segment maximizing the likelihood-ratio statistic of a normal
+    mean change, ``k m / (k + m) (mean_after - mean_before)^2`` (``k`` points
+    before, ``m`` from the candidate to ``end``), among splits whose means differ
+    in ``direction`` (Hawkins, Qiu & Kang 2003; Pignatiello & Samuel 2001 take
+    the before-mean as known instead).
+
+    Estimating the before-mean keeps a small bias of the baseline over the
+    window (a refit that lags a growing series, a chance run of high days)
+    from pulling the estimate back in time. With fewer than two points, or no
+    split in ``direction``, it is the known-mean estimate: the ``tau``
+    maximizing ``(sum_{tau..end} x)^2 / (points from tau to end)``.
+    """
     seg = x[begin : end + 1]
-    ok = ~np.isnan(seg)
-    if not ok.any():
+    idx = np.flatnonzero(~np.isnan(seg))
+    if idx.size == 0:
         return end
-    vals = np.where(ok, seg, 0.0)
-    tail_sum = np.cumsum(vals[::-1])[::-1]
-    tail_n = np.cumsum(ok[::-1])[::-1]
-    score = np.where(ok & (direction * tail_sum > 0), tail_sum**2 / np.maximum(tail_n, 1), -1.0)
-    return begin + int(np.argmax(score))
+    v = seg[idx]
+    n = v.size
+    if n >= 2:
+        head = np.cumsum(v)[:-1]  # sum of the first k points, k = 1..n-1
+        k = np.arange(1, n, dtype=float)
+        diff = (v.sum() - head) / (n - k) - head / k
+        score = np.where(direction * diff > 0, k * (n - k) / n * diff**2, -1.0)
+        if score.max() >= 0:
+            return begin + int(idx[1 + int(np.argmax(score))])
+    tail = np.cumsum(v[::-1])[::-1]
+    known = np.where(direction * tail > 0, tail**2 / np.arange(n, 0, -1), -1.0)
+    return begin + int(idx[int(np.argmax(known))])
 
 
 Sampler = Callable[[np.random.Generator, int, float], np.ndarray]
