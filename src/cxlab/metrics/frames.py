@@ -43,7 +43,9 @@ class Context:
 
     tables: Mapping[str, nw.LazyFrame]
     columns: Mapping[str, tuple[str, ...]]
-    customers: nw.LazyFrame  # customer_id, marketplace, _tz, _market_currency, by-columns
+    #: customer_id, _unit, marketplace, _tz (zone position), _market_currency,
+    #: by-columns, kept timestamps; held by the engine
+    customers: nw.LazyFrame
     by: tuple[str, ...]
     grain: Grain
     since: object
