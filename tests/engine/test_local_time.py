@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+import narwhals as nw
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from cxlab.engine import days_per_group, local_timestamp, materialize
+from cxlab.engine import days_per_group, local_timestamp, materialize, materialize_with_ids
+from cxlab.exceptions import InputDataError
 
 UTC = dt.timezone.utc
 
@@ -49,22 +51,54 @@ DST_CASES = [
 ]
 
 
-def _local(engine, ts, tz, zones):
-    table = pa.table({"ts": pa.array(ts, pa.timestamp("us")), "tz": pa.array(tz, pa.string())})
-    lf = local_timestamp(engine.from_arrow(table), "ts", "tz", "local", zones=zones)
+def _local(engine, ts, tz, zones, coded=False):
+    """Local times of ``ts``; with ``coded`` the zone column holds positions in ``zones``."""
+    zone = pa.array(tz, pa.string())
+    if coded:
+        zone = pa.array([None if z is None else zones.index(z) for z in tz], pa.int32())
+    table = pa.table({"ts": pa.array(ts, pa.timestamp("us")), "tz": zone})
+    lf = engine.from_arrow(table)
+    if coded:  # (Spark gets integers with nulls from Arrow as doubles)
+        lf = lf.with_columns(nw.col("tz").cast(nw.Int32))
+    lf = local_timestamp(lf, "ts", "tz", "local", zones=zones)
     return engine.to_pandas(lf.select("local"))["local"]
 
 
-@pytest.mark.parametrize("with_zones", [True, False], ids=["zones-given", "zones-found"])
-def test_local_time_at_dst_changes(engine, with_zones) -> None:
+@pytest.mark.parametrize(
+    "zones_are", ["given", "found", "positions"], ids=["zones-given", "zones-found", "zone-positions"]
+)
+def test_local_time_at_dst_changes(engine, zones_are) -> None:
     ts, tz, want = zip(*DST_CASES, strict=True)
-    zones = sorted({z for z in tz if z}) if with_zones else None
-    got = _local(engine, list(ts), list(tz), zones)
+    zones = sorted({z for z in tz if z}, reverse=True) if zones_are != "found" else None
+    got = _local(engine, list(ts), list(tz), zones, coded=zones_are == "positions")
     got = [None if v is None or v != v else v.to_pydatetime() for v in got]
     assert got == list(want)
 
 
-def test_local_time_matches_zoneinfo_over_150_years(engine) -> None:
+def test_zone_positions_need_the_zones(engine) -> None:
+    table = pa.table({"ts": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("us")),
+                      "tz": pa.array([0], pa.int32())})
+    with pytest.raises(InputDataError, match="pass zones"):
+        local_timestamp(engine.from_arrow(table), "ts", "tz", "local")
+
+
+def test_materialize_with_ids(engine) -> None:
+    """A distinct stand-in per row, the rows unchanged, and the same ids on every read."""
+    table = pa.table({"customer_id": ["c3", "c1", "c2", "c10"], "x": [3.0, 1.0, 2.0, 10.0]})
+    lf = materialize_with_ids(engine.from_arrow(table), "customer_id", "_unit")
+    first = engine.to_pandas(lf).sort_values("customer_id")
+    again = engine.to_pandas(lf).sort_values("customer_id")
+    assert first["customer_id"].tolist() == ["c1", "c10", "c2", "c3"]
+    assert first["x"].tolist() == [1.0, 10.0, 2.0, 3.0]
+    assert first["_unit"].nunique() == 4
+    assert first["_unit"].tolist() == again["_unit"].tolist()
+    # joins on the stand-in find the same rows as joins on the key
+    joined = engine.to_pandas(lf.join(lf.select("customer_id", "_unit"), on="_unit"))
+    assert (joined["customer_id"] == joined["customer_id_right"]).all()
+
+
+@pytest.mark.parametrize("coded", [False, True], ids=["zone-names", "zone-positions"])
+def test_local_time_matches_zoneinfo_over_150_years(engine, coded) -> None:
     zones = [
         "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "Australia/Sydney",
         "Europe/London", "Asia/Tokyo", "Asia/Kolkata", "Asia/Tehran", "Pacific/Chatham",
@@ -90,7 +124,7 @@ def test_local_time_matches_zoneinfo_over_150_years(engine) -> None:
                        change.replace(tzinfo=None)]
             hour = after
     tz = [zones[i % len(zones)] for i in range(len(ts))]
-    got = _local(engine, ts, tz, zones)
+    got = _local(engine, ts, tz, zones, coded=coded)
 
     def wall(t: dt.datetime, zone: str) -> dt.datetime:
         return t.replace(tzinfo=UTC).astimezone(zoneinfo.ZoneInfo(zone)).replace(tzinfo=None)

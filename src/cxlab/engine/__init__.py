@@ -25,6 +25,7 @@ from cxlab.engine.primitives import (
     epoch_seconds,
     local_timestamp,
     materialize,
+    materialize_with_ids,
 )
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "local_timestamp",
     "map_batches_to_parquet",
     "materialize",
+    "materialize_with_ids",
 ]

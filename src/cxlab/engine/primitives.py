@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import narwhals as nw
 
+from cxlab.exceptions import InputDataError
+
 TargetType = Literal["string", "timestamp", "float", "int", "bool"]
 
 _ISO_FORMATS = (
@@ -159,7 +161,9 @@ def _offset_search(c: str, first: int, changes: tuple[tuple[dt.datetime, int], .
     return segment(0, len(changes))
 
 
-def _duck_local(rel: Any, column: str, tz_column: str, zones: Iterable[str] | None) -> str:
+def _duck_local(
+    rel: Any, column: str, tz_column: str, zones: Sequence[str] | None, coded: bool
+) -> str:
     """SQL for :func:`local_timestamp` on DuckDB.
 
     ICU's ``timezone()`` costs about 250 ns a row. Offsets change only a few
@@ -167,17 +171,27 @@ def _duck_local(rel: Any, column: str, tz_column: str, zones: Iterable[str] | No
     :data:`_TZ_WINDOW`) the wall clock is ``ts + offset``, the offset picked by a
     binary search over that zone's changes, read once from ICU itself; other
     rows still go through ``timezone()``, so the result is ICU's on every row.
+    With ``coded`` the zone column holds positions in ``zones``: the branch is
+    picked by an integer comparison instead of a string one.
     """
     c, z = _q(column), _q(tz_column)
-    icu = f"timezone({z}, {c} AT TIME ZONE 'UTC')"
+    name = z
+    if coded:
+        assert zones is not None
+        name = f"[{', '.join(_lit(zone) for zone in zones)}][{z} + 1]"
+    icu = f"timezone({name}, {c} AT TIME ZONE 'UTC')"
     if zones is None:
         zones = [r[0] for r in rel.project(z).distinct().fetchall()]
     table = _zone_offsets(tuple(sorted({zone for zone in zones if zone is not None})))
     if not table:
         return icu
     start, end = _TZ_WINDOW
+    if coded:
+        key = {zone: str(i) for i, zone in enumerate(zones)}
+    else:
+        key = {zone: _lit(zone) for zone in table}
     branches = " ".join(
-        f"WHEN {z} = {_lit(zone)} THEN {_offset_search(c, *table[zone])}" for zone in table
+        f"WHEN {z} = {key[zone]} THEN {_offset_search(c, *table[zone])}" for zone in table
     )
     inside = f"{c} >= {_ts_lit(start)} AND {c} < {_ts_lit(end)}"
     offset = f"CASE WHEN {inside} THEN CASE {branches} END END"
@@ -242,14 +256,24 @@ def local_timestamp(
 ) -> nw.LazyFrame:
     """Add ``name``: the UTC timestamp ``column`` as wall-clock time in each row's zone.
 
-    ``tz_column`` holds IANA zone names (``Asia/Tokyo``). The result is a naive
-    timestamp: 2024-01-31 23:30 UTC in ``Asia/Tokyo`` gives 2024-02-01 08:30.
-    ``zones``, when the caller knows them, are all the zones ``tz_column`` holds;
-    it saves a pass over the rows to find them (DuckDB, Polars).
+    ``tz_column`` holds IANA zone names (``Asia/Tokyo``), or integer positions
+    in ``zones`` (then ``zones`` is required: an integer compares faster than a
+    name on every row). The result is a naive timestamp: 2024-01-31 23:30 UTC
+    in ``Asia/Tokyo`` gives 2024-02-01 08:30. ``zones``, when the caller knows
+    them, are all the zones ``tz_column`` holds; it saves a pass over the rows
+    to find them (DuckDB, Polars).
     """
     kind = _kind(lf)
+    coded = lf.collect_schema()[tz_column].is_integer()
+    if coded and zones is None:
+        raise InputDataError(
+            f"local_timestamp: column {tz_column!r} holds integer zone positions, but no "
+            "zones were given; pass zones=[...] (the zone names, in position order)."
+        )
+    zones = list(zones) if zones is not None else None
     if kind == "duckdb":
-        return _duck_with(lf, {name: _duck_local(lf.to_native(), column, tz_column, zones)})
+        sql = _duck_local(lf.to_native(), column, tz_column, zones, coded)
+        return _duck_with(lf, {name: sql})
     if kind == "polars":
         import polars as pl
 
@@ -258,7 +282,9 @@ def local_timestamp(
             found = native.select(pl.col(tz_column).unique()).collect().to_series()
             zones = found.drop_nulls().to_list()
         expr: Any = pl.lit(None, dtype=pl.Datetime("us"))
-        for zone in sorted(set(zones)):
+        # by position when coded, else by name (each zone once)
+        targets = enumerate(zones) if coded else ((z, z) for z in sorted(set(zones)))
+        for key, zone in targets:
             local = (
                 pl.col(column)
                 .dt.replace_time_zone("UTC")
@@ -266,13 +292,15 @@ def local_timestamp(
                 .dt.replace_time_zone(None)
                 .dt.cast_time_unit("us")
             )
-            expr = pl.when(pl.col(tz_column) == zone).then(local).otherwise(expr)
+            expr = pl.when(pl.col(tz_column) == key).then(local).otherwise(expr)
         return nw.from_native(native.with_columns(expr.alias(name)))
     from pyspark.sql import functions as F
 
-    return _spark_with(
-        lf, {name: F.from_utc_timestamp(F.col(column), F.col(tz_column))}
-    )
+    zone_col = F.col(tz_column)
+    if coded:
+        assert zones is not None
+        zone_col = F.element_at(F.array(*map(F.lit, zones)), zone_col.cast("int") + 1)
+    return _spark_with(lf, {name: F.from_utc_timestamp(F.col(column), zone_col)})
 
 
 def days_per_group(
@@ -328,6 +356,29 @@ def materialize(lf: nw.LazyFrame) -> nw.LazyFrame:
     native = native.cache()
     native.count()
     return nw.from_native(native)
+
+
+def materialize_with_ids(lf: nw.LazyFrame, key: str, name: str) -> nw.LazyFrame:
+    """:func:`materialize` ``lf``, adding ``name``: a compact stand-in for column ``key``.
+
+    ``key`` identifies the rows (a customer id); ``name`` is what joins and
+    group-bys downstream use instead: on DuckDB and Polars a distinct integer
+    per row of the held result (hashing and comparing an integer is about
+    twice as fast as a string key over millions of rows); on Spark ``key``
+    itself, as a row number there would need a global sort (and a cached
+    frame that is evicted is computed again, where ids must not change).
+    """
+    kind = _kind(lf)
+    native = lf.to_native()
+    if kind == "duckdb":
+        ids = native.project(f"*, (row_number() OVER ())::BIGINT AS {_q(name)}")
+        return materialize(nw.from_native(ids))
+    if kind == "polars":
+        import polars as pl
+
+        out = native.collect().with_row_index(name).with_columns(pl.col(name).cast(pl.Int64))
+        return nw.from_native(out.lazy())
+    return materialize(lf.with_columns(nw.col(key).alias(name)))
 
 
 def coerce(

@@ -210,6 +210,7 @@ def compute_metrics(
         since=as_date(since, "since"), until=as_date(until, "until"),
         currency=reporting_currency, fx_currency=fx_currency or reporting_currency,
         marketplaces=marketplaces,
+        keep=[u.source.timestamp for m in chosen for u in m.columns if u.source.table == "customers"],
     )
     frames = []
     regular = [m for m in chosen if m.kind != "distinct_count"]

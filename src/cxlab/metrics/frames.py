@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import narwhals as nw
 
-from cxlab.engine import days_per_group
+from cxlab.engine import days_per_group, materialize_with_ids
 from cxlab.metrics.catalog import AMOUNT, Source, UnitColumn
 from cxlab.money import conversion_factors, factor_expr, fx_rates
 from cxlab.metrics.periods import (
@@ -22,12 +22,16 @@ from cxlab.metrics.periods import (
     currency_expr,
     days_in_month,
     localize,
+    lookup_expr,
     timezone_expr,
     truncate,
 )
 from cxlab.schema import Marketplace
 
 CUSTOMER = "customer_id"
+#: The customer in unit keys: an integer stand-in for ``customer_id`` where the
+#: engine has one (:func:`~cxlab.engine.materialize_with_ids`).
+UNIT = "_unit"
 _MCUR = "_market_currency"
 _CUR = "_currency"
 _DAY = "_day"
@@ -39,7 +43,9 @@ class Context:
 
     tables: Mapping[str, nw.LazyFrame]
     columns: Mapping[str, tuple[str, ...]]
-    customers: nw.LazyFrame  # customer_id, marketplace, _tz, _market_currency, by-columns
+    #: customer_id, _unit, marketplace, _tz (zone position), _market_currency,
+    #: by-columns, kept timestamps; held by the engine
+    customers: nw.LazyFrame
     by: tuple[str, ...]
     grain: Grain
     since: object
@@ -55,7 +61,7 @@ class Context:
     @property
     def unit_keys(self) -> list[str]:
         period = [] if self.grain == "all" else [PERIOD]
-        return [CUSTOMER, *period, *self.by]
+        return [UNIT, *period, *self.by]
 
     @property
     def group_keys(self) -> list[str]:
@@ -73,18 +79,34 @@ def make_context(
     currency: str,
     fx_currency: str,
     marketplaces: Mapping[str, Marketplace],
+    keep: Sequence[str] = (),
 ) -> Context:
-    """Collect the distinct marketplaces and prepare the customers frame."""
+    """Collect the distinct marketplaces and prepare the customers frame.
+
+    The prepared customers (id, marketplace, zone as a position in
+    ``Context.zones``, market currency, segment columns and the customers'
+    own timestamps in ``keep``) are computed once and held by the engine:
+    every source joins them, and a lazy frame would read the table and map
+    marketplaces to zones again for each (DuckDB even maps them per fact row
+    after the join).
+    """
     customers = tables["customers"]
     # (a group-by: Narwhals' unique() is a window function on DuckDB)
     found = customers.group_by("marketplace").agg(nw.len()).collect()["marketplace"].to_list()
     codes = tuple(sorted(str(c) for c in found if c is not None))
-    cust_by = [b for b in by if b in columns["customers"] and b != "marketplace"]
-    prepared = customers.select(CUSTOMER, "marketplace", *cust_by).with_columns(
-        timezone_expr(list(codes), marketplaces).alias(TZ),
-        currency_expr(list(codes), marketplaces).alias(_MCUR),
-    )
+    timezone_expr(list(codes), marketplaces)  # refuses marketplaces without a zone
     zones = tuple(sorted({marketplaces[c].timezone for c in codes}))
+    position = {c: zones.index(marketplaces[c].timezone) for c in codes}
+    cust_by = [b for b in by if b in columns["customers"] and b != "marketplace"]
+    own = [c for c in keep if c in columns["customers"] and c not in (CUSTOMER, *cust_by)]
+    prepared = materialize_with_ids(
+        customers.select(CUSTOMER, "marketplace", *cust_by, *own).with_columns(
+            lookup_expr("marketplace", position).cast(nw.Int32).alias(TZ),
+            currency_expr(list(codes), marketplaces).alias(_MCUR),
+        ),
+        CUSTOMER,
+        UNIT,
+    )
     market_currencies = tuple(sorted({marketplaces[c].currency for c in codes}))
     return Context(
         tables, columns, prepared, by, grain, since, until, currency, fx_currency, codes,
@@ -95,7 +117,9 @@ def make_context(
 def source_rows(ctx: Context, source: Source, units: Sequence[UnitColumn]) -> nw.LazyFrame:
     """Rows of a source with local time, period and the by-columns."""
     cols = ctx.columns[source.table]
-    if source.table == "customers":
+    if source.table == "customers" and source.timestamp in ctx.customers.collect_schema():
+        lf = ctx.customers
+    elif source.table == "customers":
         lf = ctx.customers.join(
             ctx.tables["customers"].select(CUSTOMER, source.timestamp), on=CUSTOMER
         )
@@ -198,7 +222,7 @@ def unit_frame(
             *ctx.unit_keys, *(nw.col(n) if n in own else nw.lit(0.0).alias(n) for n in names)
         )
     attrs = [b for b in ctx.by if b in ctx.columns["customers"]]
-    keys = [CUSTOMER, *([] if ctx.grain == "all" else [PERIOD])]
+    keys = [UNIT, *([] if ctx.grain == "all" else [PERIOD])]
     if ctx.null_marketplace or len(attrs) < len(ctx.by):
         stacked = [
             lf.select(

@@ -61,15 +61,15 @@ def timezone_expr(codes: list[str], marketplaces: Mapping[str, Marketplace]) -> 
             f"known marketplaces are {', '.join(sorted(marketplaces))}. "
             "Add it to the project file's marketplaces."
         )
-    return _lookup("marketplace", {c: marketplaces[c].timezone for c in codes})
+    return lookup_expr("marketplace", {c: marketplaces[c].timezone for c in codes})
 
 
 def currency_expr(codes: list[str], marketplaces: Mapping[str, Marketplace]) -> nw.Expr:
     """The currency of column ``marketplace`` (marketplaces already checked)."""
-    return _lookup("marketplace", {c: marketplaces[c].currency for c in codes})
+    return lookup_expr("marketplace", {c: marketplaces[c].currency for c in codes})
 
 
-def _lookup(column: str, mapping: Mapping[str, object]) -> nw.Expr:
+def lookup_expr(column: str, mapping: Mapping[str, object]) -> nw.Expr:
     """A when/then chain mapping the few values of ``column``; others give null."""
     items = sorted(mapping.items())
     if not items:
