@@ -245,3 +245,16 @@ def test_value_grows_with_the_horizon_and_falls_with_the_rate(
     undiscounted = [customer_lifetime_value(model, ggamma, rows, horizon=h, time_unit="W") for h in (520, 5_217)]
     added = undiscounted[1] - undiscounted[0]
     assert np.all(tail <= 1.01**-520 * added) and np.all(tail >= 1.01**-5_217 * added)
+
+
+@pytest.mark.parametrize("model_name", ["bgnbd", "pareto"])
+def test_score_from_params_takes_the_gauss_rule_to_a_century(
+    model_name: str, bgnbd: BetaGeo, pareto: ParetoNBD, ggamma: GammaGamma, cdnow_spend: pd.DataFrame
+) -> None:
+    """What ``cxlab clv score`` and the service run: models rebuilt from params.json."""
+    model = bgnbd if model_name == "bgnbd" else pareto
+    params, spend = params_json(model, model_name, time_unit="W"), params_json(ggamma, "ggamma")
+    rows = cdnow_spend.iloc[::20]
+    scored = score(rows, params, horizon=5_217, spend=spend, discount_rate=0.002)
+    exact = ggamma.conditional_expected_spend(rows) * _discounted_purchases_exact(model, rows, 5_217, 1.0, 0.002)
+    np.testing.assert_allclose(scored["clv"], exact, rtol=1e-11)
