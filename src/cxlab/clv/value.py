@@ -139,10 +139,11 @@ def _discounted_purchases(
     ``(lambda/mu)(1 - exp(-mu t))``), analytic in ``log t`` on the strip
     ``|Im log t| < pi/2`` and bounded there by its linear growth
     (``|1 - exp(-z)| <= |z|`` for ``Re z >= 0``), so the rule converges
-    geometrically in the number of nodes: with 40 nodes it matches the period
-    by period sum to about 1e-13 relative for up to 36,525 periods (see
-    tests/clv/test_value.py). Cost: ``41`` model evaluations per distinct
-    ``(frequency, recency, T)`` row, whatever ``H``.
+    geometrically in the number of nodes: with 40 nodes it matches the
+    period-by-period sum to about 1e-13 relative (tests/clv/test_value.py holds
+    it to 1e-11 on CDNOW and the UK retailer; checked by hand up to 36,525
+    periods). Cost: 41 model evaluations per distinct ``(frequency, recency, T)``
+    row, whatever ``H``.
 
     A purchase model of another kind keeps the period-by-period sum
     (:func:`_discounted_purchases_exact`), whose cost grows with ``H``.
