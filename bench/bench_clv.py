@@ -1,7 +1,7 @@
 """Benchmark of cxlab.clv against lifetimes and pymc-marketing, every peer at its best.
 
 Run: ``python bench/bench_clv.py [--customers-bg N] [--customers-pareto N]
-[--orders N] [--runs 3] [--no-spark] [--no-pymc]``. Writes
+[--orders N] [--runs 3] [--no-spark] [--no-pymc] [--cases bg,pnbd,raw,value]``. Writes
 ``bench/results/clv.json`` and prints the tables. ``CXLAB_BENCH_QUICK=1``
 uses small sizes (a smoke run).
 
@@ -40,9 +40,21 @@ Cases
      cxlab does) + groupby + weighted ``BetaGeoFitter`` fit;
    - ``cxlab on Spark local[2]``: as on DuckDB, session start included.
 
+4. **Discounted CLV over 10,000 weekly periods** (``--cases value``): the
+   expected discounted purchases of CDNOW's 2,357 customers
+   (``tests/data/cdnow``) at the papers' parameters, 0.2% a week:
+
+   - ``cxlab BG/NBD`` / ``cxlab Pareto/NBD``: ``cxlab.clv.value._discounted_purchases``,
+     what ``customer_lifetime_value`` runs (41 model evaluations per distinct row);
+   - ``period sum BG/NBD`` / ``period sum Pareto/NBD``: the period-by-period sum
+     it replaced (one model evaluation per distinct row and period), kept as the
+     tests' reference. 10,000 weeks is past the public 100-year bound (5,217
+     weeks), hence the private function.
+
 Every parameter set is scored with cxlab's likelihood on the same data (the
 log-likelihood columns), so "equal or higher log-likelihood" compares like
-with like.
+with like; the CLV rows carry their largest relative difference from the period
+sum of the same model.
 """
 
 from __future__ import annotations
@@ -79,6 +91,10 @@ ORDERS_END = "2020-09-30"  # observation end of the raw-orders case (day 273)
 #: customers with the model compiled); it gets this long per case, then is reported
 #: as not finished.
 PYMC_TIMEOUT_S = {"bg": 420.0, "pnbd": 240.0}
+CDNOW_SUMMARY = ROOT / "tests" / "data" / "cdnow" / "cdnow_customers_summary.csv"
+VALUE_PERIODS = 10_000  # weeks
+VALUE_RATE = 0.002  # per week, about 11% a year
+VALUE_CONTENDERS = ("cxlab BG/NBD", "cxlab Pareto/NBD", "period sum BG/NBD", "period sum Pareto/NBD")
 FIT_CONTENDERS = ("cxlab", "lifetimes (weights)", "lifetimes (as commonly called)", "pymc-marketing")
 RAW_CONTENDERS = ("cxlab on DuckDB", "bare DuckDB aggregate", "lifetimes pipeline", "cxlab on Spark local[2]")
 PEER_CONFIG = {
@@ -90,6 +106,10 @@ PEER_CONFIG = {
     "bare DuckDB aggregate": "one SQL query: orders -> per-customer summary -> distinct tuples; no fit",
     "lifetimes pipeline": "read_parquet + summary_data_from_transaction_data(freq='D') + groupby + weighted fit",
     "cxlab on Spark local[2]": "as on DuckDB, Spark session start and stop included",
+    "cxlab BG/NBD": "summation by parts + 40-node Gauss rule over the periods",
+    "cxlab Pareto/NBD": "summation by parts + 40-node Gauss rule over the periods",
+    "period sum BG/NBD": "one model evaluation per distinct row and period (the reference)",
+    "period sum Pareto/NBD": "one model evaluation per distinct row and period (the reference)",
 }
 
 
@@ -306,10 +326,28 @@ def _raw_child(contender: str, path: Path) -> tuple[dict[str, float], float]:
     raise ValueError(contender)
 
 
+def _value_child(contender: str, path: Path) -> tuple[dict[str, float], float]:
+    """Discounted expected purchases over VALUE_PERIODS weeks (per customer, for the comparison)."""
+    import pandas as pd  # noqa: PLC0415
+
+    from cxlab.clv import BetaGeo, ParetoNBD  # noqa: PLC0415
+    from cxlab.clv.value import _discounted_purchases, _discounted_purchases_exact  # noqa: PLC0415
+
+    summary = pd.read_csv(path)
+    model: Any = BetaGeo() if "BG" in contender else ParetoNBD()
+    model.params_ = dict(BG_PARAMS if "BG" in contender else PNBD_PARAMS)
+    run = _discounted_purchases_exact if contender.startswith("period sum") else _discounted_purchases
+    t0 = _start()
+    values = run(model, summary, VALUE_PERIODS, 1.0, VALUE_RATE)
+    return {str(i): float(v) for i, v in enumerate(values)}, time.perf_counter() - t0
+
+
 def child(case: str, contender: str, path: Path, out: Path) -> None:
     _quiet()
     if case == "raw":
         params, secs = _raw_child(contender, path)
+    elif case == "value":
+        params, secs = _value_child(contender, path)
     else:
         params, secs = _fit_child(case, contender, path)
     cpu = time.process_time() - _CPU0[0]
@@ -341,6 +379,19 @@ def _score(case: str, rows: list[dict[str, Any]], path: Path, outputs: dict[str,
             r["ll_minus_best"] = r["log_likelihood"] - best
 
 
+def _value_differences(rows: list[dict[str, Any]], tmp: Path) -> None:
+    """Largest relative difference of each CLV contender from the period sum of its model."""
+    values = {
+        r["contender"]: np.array(list(json.loads((tmp / f"value-{i}.json").read_text()).values()))
+        for i, r in enumerate(rows)
+        if "error" not in r
+    }
+    for r in rows:
+        ref = values.get(f"period sum {r['contender'].split()[-1]}")
+        if r["contender"] in values and ref is not None:
+            r["max_rel_diff"] = float(np.max(np.abs(values[r["contender"]] / ref - 1.0)))
+
+
 def _run_case(
     case: str, contenders: list[str], path: Path, tmp: Path, runs: dict[str, int], timeout: float
 ) -> list[dict[str, Any]]:
@@ -349,7 +400,7 @@ def _run_case(
         out = tmp / f"{case}-{len(outputs)}.json"
         outputs[name] = out
         cmd = [sys.executable, __file__, "--child", case, "--contender", name, "--input", str(path), "--out", str(out)]
-        limit = min(timeout, PYMC_TIMEOUT_S[case]) if name == "pymc-marketing" else timeout
+        limit = min(timeout, PYMC_TIMEOUT_S.get(case, timeout)) if name == "pymc-marketing" else timeout
         row = _harness.run_contender(name, cmd, runs=runs.get(name, runs["default"]), timeout=limit)
         row["configuration"] = PEER_CONFIG[name]
         rows.append(row)
@@ -365,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3, help="fresh-process runs per contender (best and median)")
     ap.add_argument("--spark", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--pymc", action=argparse.BooleanOptionalAction, default=True)
-    ap.add_argument("--cases", default="bg,pnbd,raw")
+    ap.add_argument("--cases", default="bg,pnbd,raw,value")
     ap.add_argument("--results-name", default="clv", help="writes bench/results/NAME.json")
     ap.add_argument("--slow-runs", type=int, default=1,
                     help="runs of the slow rows (as commonly called, pymc-marketing, Spark, lifetimes pipeline)")
@@ -382,16 +433,19 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(tempfile.gettempdir()) / (
         f"cxlab-bench-clv-{args.customers_bg}-{args.customers_pareto}-{args.orders}"
     )
-    t0 = time.perf_counter()
-    paths = make_inputs(data_dir, args.customers_bg, args.customers_pareto, args.orders)
-    print(f"inputs ready in {time.perf_counter() - t0:.1f} s ({data_dir})", file=sys.stderr)
+    cases = args.cases.split(",")
+    paths: dict[str, Path] = {}
+    if set(cases) & {"bg", "pnbd", "raw"}:  # the CLV case reads the CDNOW summary of the tests
+        t0 = time.perf_counter()
+        paths = make_inputs(data_dir, args.customers_bg, args.customers_pareto, args.orders)
+        print(f"inputs ready in {time.perf_counter() - t0:.1f} s ({data_dir})", file=sys.stderr)
     fit_contenders = [c for c in FIT_CONTENDERS if args.pymc or c != "pymc-marketing"]
     # The slow rows get one run each (the machine is shared and the whole bench must
     # fit in its slot): "as commonly called" is context, not the comparison;
     # pymc-marketing's MAP takes minutes at these sizes; Spark is the slow engine.
-    one = ("lifetimes (as commonly called)", "pymc-marketing", "cxlab on Spark local[2]", "lifetimes pipeline")
+    one = ("lifetimes (as commonly called)", "pymc-marketing", "cxlab on Spark local[2]", "lifetimes pipeline",
+           "period sum BG/NBD", "period sum Pareto/NBD")
     runs = {"default": args.runs, **{name: args.slow_runs for name in one}}
-    cases = args.cases.split(",")
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for case, label, size in (
@@ -418,11 +472,18 @@ def main(argv: list[str] | None = None) -> int:
                     r["params"] = json.loads((Path(tmp) / f"raw-{i}.json").read_text())
             _harness.add_ratios(rows, "cxlab on DuckDB")
             results["raw"] = {"case": "raw orders -> summary -> fitted BG/NBD", "orders": n_orders, "rows": rows}
+        if "value" in cases:
+            print(f"discounted CLV, {VALUE_PERIODS:,} weekly periods", file=sys.stderr)
+            rows = _run_case("value", list(VALUE_CONTENDERS), CDNOW_SUMMARY, Path(tmp), runs, args.timeout)
+            _value_differences(rows, Path(tmp))
+            _harness.add_ratios(rows, "cxlab BG/NBD")
+            results["value"] = {"case": f"discounted CLV, {VALUE_PERIODS:,} weekly periods",
+                                "customers": len(CDNOW_SUMMARY.read_text().splitlines()) - 1, "rows": rows}
     out = _harness.write_results(args.results_name, {"results": results})
     for res in results.values():
         size = f"{res['customers']:,} customers" if "customers" in res else f"{res['orders']:,} orders"
         print(f"\n{res['case']}, {size}")
-        print(_harness.table(res["rows"], extra=("ll_minus_best",)))
+        print(_harness.table(res["rows"], extra=("max_rel_diff",) if "max_rel_diff" in res["rows"][0] else ("ll_minus_best",)))
     print(f"\nwrote {out}")
     return 0
 

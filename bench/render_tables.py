@@ -48,11 +48,15 @@ def main() -> None:
         for res in payload["results"].values():
             size = f"{res['customers']:,} customers" if "customers" in res else f"{res['orders']:,} orders"
             print(f"### {res['case']}, {size}\n")
-            ours = "cxlab" if "customers" in res else "cxlab on DuckDB"
-            print(harness_table(
-                res["rows"], ours, "log-likelihood - best",
-                lambda r: f"{r['ll_minus_best']:+.4f}" if "ll_minus_best" in r else "",
-            ))
+            ours = res["rows"][0]["contender"]  # cxlab, cxlab on DuckDB, cxlab BG/NBD: the first row
+            if any("max_rel_diff" in r for r in res["rows"]):
+                print(harness_table(res["rows"], ours, "max rel diff from the period sum",
+                                    lambda r: f"{r['max_rel_diff']:.1e}" if "max_rel_diff" in r else ""))
+            else:
+                print(harness_table(
+                    res["rows"], ours, "log-likelihood - best",
+                    lambda r: f"{r['ll_minus_best']:+.4f}" if "ll_minus_best" in r else "",
+                ))
             print()
     metrics = RESULTS / "metrics.json"
     if metrics.exists():

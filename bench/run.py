@@ -50,7 +50,8 @@ def rows_of(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
         for res in payload.get("results", {}).values():
             size = f"{res['customers']:,} customers" if "customers" in res else f"{res['orders']:,} orders"
             for r in res["rows"]:
-                q = f"LL - best {r['ll_minus_best']:+.4f}" if "ll_minus_best" in r else ""
+                q = f"LL - best {r['ll_minus_best']:+.4f}" if "ll_minus_best" in r else (
+                    f"max rel diff {r['max_rel_diff']:.1e}" if "max_rel_diff" in r else "")
                 out.append(_harness_row("clv", f"{res['case']}, {size}", r, q))
     elif name == "metrics":
         case = f"catalog by month x marketplace, {payload.get('customers', 0):,} customers"
