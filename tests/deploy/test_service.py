@@ -94,6 +94,10 @@ def test_satisfaction_predictions_equal_batch_scoring(
         want = sample[["survey_id"]].merge(batch.loc[batch.scale == scale], on="survey_id", how="left")
         pd.testing.assert_series_equal(got["p_satisfied"], want["p_satisfied"], check_exact=False, rtol=1e-12, check_names=False)
         pd.testing.assert_series_equal(got["expected_score"], want["expected_score"], check_exact=False, rtol=1e-12, check_names=False)
+        # a single row takes the event loop's path, the 300 rows a worker thread's: the same numbers
+        for i in (0, 7, 299):
+            one = client.post("/v1/satisfaction/predict", headers=AUTH, json={"rows": _rows(sample.iloc[[i]], names), "scale": scale})
+            assert one.status_code == 200 and one.json()["predictions"] == [body["predictions"][i]], one.text
 
 
 def test_clv_predictions_equal_batch_scoring(client: TestClient, models: Path, market: Path, tmp_path: Path) -> None:
