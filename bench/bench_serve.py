@@ -91,7 +91,10 @@ class _Connection:
     async def exchange(self, request: bytes) -> int:
         """Send one whole request; read the response; its status."""
         self.writer.write(request)
-        status = int((await self.reader.readline()).split(b" ", 2)[1])
+        line = await self.reader.readline()
+        if not line:
+            raise ConnectionResetError("the server closed the connection")
+        status = int(line.split(b" ", 2)[1])
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
@@ -111,34 +114,58 @@ def _request(path: str, body: bytes, key: str) -> bytes:
 
 
 class _Pool:
-    """At most ``most`` requests in flight, each on a keep-alive connection: an idle one, else a new one."""
+    """At most ``most`` requests in flight, each on a keep-alive connection: an idle one, else a new one.
+
+    Like any HTTP client, it does not count the server closing an idle keep-alive connection
+    (uvicorn does after 5 s) against the request: a connection idle for over ``IDLE_S`` is
+    dropped unused, and a request whose reused connection turns out closed before any answer
+    is sent again on a new one (its latency still runs from its scheduled time).
+    """
+
+    IDLE_S = 3.0
 
     def __init__(self, port: int, most: int) -> None:
         self.port, self.opened = port, 0
         self.slots = asyncio.Semaphore(most)
-        self.idle: list[_Connection] = []
+        self.idle: list[tuple[_Connection, float]] = []
+
+    async def _connection(self, timeout: float) -> tuple[_Connection, bool]:
+        """A connection, and whether it was reused."""
+        now = time.monotonic()
+        while self.idle:
+            conn, since = self.idle.pop()
+            if now - since <= self.IDLE_S:
+                return conn, True
+            conn.close()
+        conn = await asyncio.wait_for(_Connection.open(self.port), timeout)
+        self.opened += 1
+        return conn, False
 
     async def exchange(self, request: bytes, timeout: float = 30.0) -> int:
         async with self.slots:
-            try:
-                if self.idle:
-                    conn = self.idle.pop()
-                else:
-                    conn = await asyncio.wait_for(_Connection.open(self.port), timeout)
-                    self.opened += 1
-            except (OSError, asyncio.TimeoutError):
-                return -1
-            try:
-                status = await asyncio.wait_for(conn.exchange(request), timeout)
-            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError, asyncio.TimeoutError):
-                conn.close()
-                return -1
-            self.idle.append(conn)
-            return status
+            for _ in range(2):
+                try:
+                    conn, reused = await self._connection(timeout)
+                except (OSError, asyncio.TimeoutError):
+                    return -1
+                try:
+                    status = await asyncio.wait_for(conn.exchange(request), timeout)
+                except (asyncio.IncompleteReadError, ConnectionError) as err:
+                    conn.close()
+                    closed_idle = reused and (not isinstance(err, asyncio.IncompleteReadError) or not err.partial)
+                    if closed_idle:
+                        continue  # the server had closed it: send again on a new connection
+                    return -1
+                except (OSError, ValueError, IndexError, asyncio.TimeoutError):
+                    conn.close()
+                    return -1
+                self.idle.append((conn, time.monotonic()))
+                return status
+            return -1
 
     def close(self) -> None:
         while self.idle:
-            self.idle.pop().close()
+            self.idle.pop()[0].close()
 
 
 def _wait_ready(port: int, server: subprocess.Popen, timeout: float = 300) -> None:
