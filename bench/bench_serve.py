@@ -10,14 +10,18 @@ process on 127.0.0.1 on a free port (never another interface), then:
    reports p50/p95/p99/max latency and the errors (non-200 or failed);
 2. ``--batches`` requests of 1,000 rows each, two at a time: rows per second.
 
-The number of requests is fixed in advance and the server is stopped at the
+The load generator is one asyncio loop writing raw HTTP/1.1 on keep-alive
+connections (its own CPU per request is reported: it shares the machine with
+the server). The number of requests is fixed in advance and the server is stopped at the
 end (also on error or Ctrl-C). Writes ``bench/results/serve.json``.
-``CXLAB_BENCH_QUICK=1`` runs 10 seconds and 10 batches.
+``CXLAB_BENCH_QUICK=1`` runs 10 seconds and 10 batches; ``--models DIR`` serves an
+existing folder holding a ``satisfaction`` bundle instead of fitting one.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
 import math
@@ -27,7 +31,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -35,6 +38,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+PREDICT = "/v1/satisfaction/predict"
 
 
 def _free_port() -> int:
@@ -48,12 +52,15 @@ def _cxlab(*args: str, env: dict | None = None, **kw) -> subprocess.Popen | subp
     return subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, **kw)
 
 
-def _prepare(work: Path, customers: int) -> tuple[Path, list[dict]]:
+def _prepare(work: Path, customers: int, models: Path | None = None) -> tuple[Path, list[dict]]:
+    """A folder holding a satisfaction bundle (fitted here unless ``models`` is given) and rows to send."""
     from cxlab.satisfaction.persist import explain_rows, read
 
-    _cxlab("generate", "--customers", str(customers), "--seed", "7", "--out", str(work / "data"))
-    _cxlab("satisfaction", "fit", str(work / "data"), "--out", str(work / "models" / "satisfaction"))
-    sample = explain_rows(read(work / "models" / "satisfaction"), "csat5")
+    if models is None:
+        _cxlab("generate", "--customers", str(customers), "--seed", "7", "--out", str(work / "data"))
+        _cxlab("satisfaction", "fit", str(work / "data"), "--out", str(work / "models" / "satisfaction"))
+        models = work / "models"
+    sample = explain_rows(read(models / "satisfaction"), "csat5")
     rows = []
     for record in sample.to_dict(orient="records"):
         row = {}
@@ -67,23 +74,98 @@ def _prepare(work: Path, customers: int) -> tuple[Path, list[dict]]:
             else:
                 row[k] = str(v)
         rows.append(row)
-    return work / "models", rows
+    return models, rows
 
 
-class _Client:
-    def __init__(self, port: int, key: str) -> None:
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=30)
-        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+class _Connection:
+    """One keep-alive HTTP/1.1 connection written and read with asyncio streams (cheap: no HTTP library)."""
 
-    def post(self, path: str, body: bytes) -> int:
-        try:
-            self.conn.request("POST", path, body=body, headers=self.headers)
-            response = self.conn.getresponse()
-            response.read()
-            return response.status
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> _Connection:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        return cls(reader, writer)
+
+    async def exchange(self, request: bytes) -> int:
+        """Send one whole request; read the response; its status."""
+        self.writer.write(request)
+        line = await self.reader.readline()
+        if not line:
+            raise ConnectionResetError("the server closed the connection")
+        status = int(line.split(b" ", 2)[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _request(path: str, body: bytes, key: str) -> bytes:
+    head = (f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+class _Pool:
+    """At most ``most`` requests in flight, each on a keep-alive connection: an idle one, else a new one.
+
+    Like any HTTP client, it does not count the server closing an idle keep-alive connection
+    (uvicorn does after 5 s) against the request: a connection idle for over ``IDLE_S`` is
+    dropped unused, and a request whose reused connection turns out closed before any answer
+    is sent again on a new one (its latency still runs from its scheduled time).
+    """
+
+    IDLE_S = 3.0
+
+    def __init__(self, port: int, most: int) -> None:
+        self.port, self.opened = port, 0
+        self.slots = asyncio.Semaphore(most)
+        self.idle: list[tuple[_Connection, float]] = []
+
+    async def _connection(self, timeout: float) -> tuple[_Connection, bool]:
+        """A connection, and whether it was reused."""
+        now = time.monotonic()
+        while self.idle:
+            conn, since = self.idle.pop()
+            if now - since <= self.IDLE_S:
+                return conn, True
+            conn.close()
+        conn = await asyncio.wait_for(_Connection.open(self.port), timeout)
+        self.opened += 1
+        return conn, False
+
+    async def exchange(self, request: bytes, timeout: float = 30.0) -> int:
+        async with self.slots:
+            for _ in range(2):
+                try:
+                    conn, reused = await self._connection(timeout)
+                except (OSError, asyncio.TimeoutError):
+                    return -1
+                try:
+                    status = await asyncio.wait_for(conn.exchange(request), timeout)
+                except (asyncio.IncompleteReadError, ConnectionError) as err:
+                    conn.close()
+                    closed_idle = reused and (not isinstance(err, asyncio.IncompleteReadError) or not err.partial)
+                    if closed_idle:
+                        continue  # the server had closed it: send again on a new connection
+                    return -1
+                except (OSError, ValueError, IndexError, asyncio.TimeoutError):
+                    conn.close()
+                    return -1
+                self.idle.append((conn, time.monotonic()))
+                return status
             return -1
+
+    def close(self) -> None:
+        while self.idle:
+            self.idle.pop()[0].close()
 
 
 def _wait_ready(port: int, server: subprocess.Popen, timeout: float = 300) -> None:
@@ -103,27 +185,6 @@ def _wait_ready(port: int, server: subprocess.Popen, timeout: float = 300) -> No
     raise RuntimeError("cxlab serve did not become ready in time")
 
 
-def _run_pool(port: int, key: str, n: int, threads: int, task) -> None:  # noqa: ANN001
-    """Run ``task(client, i)`` for i in 0..n-1 on ``threads`` threads, one keep-alive connection each."""
-    remaining = iter(range(n))
-    lock = threading.Lock()
-
-    def worker() -> None:
-        client = _Client(port, key)
-        while True:
-            with lock:
-                i = next(remaining, None)
-            if i is None:
-                return
-            task(client, i)
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-
-
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of process ``pid`` (Linux /proc; None elsewhere)."""
     try:
@@ -133,29 +194,44 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def _fixed_rate(port: int, key: str, bodies: list[bytes], rate: float, seconds: float, pid: int,
-                threads: int = 16) -> dict:
+def _per_request_ms(before: float | None, after: float | None, n: int) -> float | None:
+    return None if before is None or after is None else round((after - before) / n * 1000, 3)
+
+
+async def _fixed_rate(port: int, requests: list[bytes], rate: float, seconds: float, pid: int,
+                      connections: int = 64) -> dict:
+    """Open loop: request i is due at start + i / rate whatever happened to the ones before it.
+
+    Its latency runs from that scheduled time, so time spent waiting behind a slow answer (for a
+    free connection, or in the server's queue) counts: no coordinated omission.
+    """
     n = int(rate * seconds)
     latency = np.full(n, np.nan)
     service = np.full(n, np.nan)
     status = np.zeros(n, dtype=int)
-    cpu_before = _cpu_seconds(pid)
-    start = time.perf_counter() + 0.5
+    pool = _Pool(port, connections)
+    for _ in range(8):  # warm connections, not counted
+        await pool.exchange(requests[0])
+    cpu_before, client_before = _cpu_seconds(pid), time.process_time()
+    start = time.perf_counter() + 0.2
 
-    def task(client: _Client, i: int) -> None:
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
+    async def one(i: int, scheduled: float) -> None:
         sent = time.perf_counter()
-        status[i] = client.post("/v1/satisfaction/predict", bodies[i % len(bodies)])
+        status[i] = await pool.exchange(requests[i % len(requests)])
         done = time.perf_counter()
         latency[i], service[i] = done - scheduled, done - sent
 
-    _run_pool(port, key, n, threads, task)
+    tasks = []
+    for i in range(n):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, scheduled)))
+    await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
-    cpu_after = _cpu_seconds(pid)
-    cpu_ms = None if cpu_before is None or cpu_after is None else round((cpu_after - cpu_before) / n * 1000, 3)
+    cpu_after, client_after = _cpu_seconds(pid), time.process_time()
+    pool.close()
     ms = latency * 1000
     return {
         "test": f"single-row satisfaction predictions at {rate:.0f} requests/s for {seconds:.0f} s",
@@ -167,32 +243,55 @@ def _fixed_rate(port: int, key: str, bodies: list[bytes], rate: float, seconds: 
         "p99_ms": round(float(np.percentile(ms, 99)), 2),
         "max_ms": round(float(np.max(ms)), 2),
         "p99_service_ms": round(float(np.percentile(service * 1000, 99)), 2),
+        "connections_opened": pool.opened,
         # CPU the server spent per request: what the machine's load cannot inflate much, so it
         # says how many requests/s one free core sustains (1000 / cpu_ms_per_request).
-        "server_cpu_ms_per_request": cpu_ms,
+        "server_cpu_ms_per_request": _per_request_ms(cpu_before, cpu_after, n),
+        # CPU of this load generator per request: it shares the machine with the server.
+        "client_cpu_ms_per_request": round((client_after - client_before) / n * 1000, 3),
     }
 
 
-def _batches(port: int, key: str, rows: list[dict], batches: int, size: int = 1_000, threads: int = 2) -> dict:
+async def _batches(port: int, key: str, rows: list[dict], batches: int, pid: int, size: int = 1_000,
+                   concurrent: int = 2) -> dict:
     body = json.dumps({"rows": [rows[i % len(rows)] for i in range(size)]}).encode()
+    request = _request(PREDICT, body, key)
     statuses = np.zeros(batches, dtype=int)
+    pool = _Pool(port, concurrent)
+    await pool.exchange(request)  # warm-up
+    remaining = iter(range(batches))
 
-    def task(client: _Client, i: int) -> None:
-        statuses[i] = client.post("/v1/satisfaction/predict", body)
+    async def worker() -> None:
+        for i in remaining:
+            statuses[i] = await pool.exchange(request, timeout=120.0)
 
-    _Client(port, key).post("/v1/satisfaction/predict", body)  # warm-up
-    start = time.perf_counter()
-    _run_pool(port, key, batches, threads, task)
+    cpu_before, start = _cpu_seconds(pid), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrent)))
     elapsed = time.perf_counter() - start
+    cpu_ms = _per_request_ms(cpu_before, _cpu_seconds(pid), batches)
+    pool.close()
     ok = int((statuses == 200).sum())
     return {
-        "test": f"{size:,}-row satisfaction requests, {threads} at a time",
+        "test": f"{size:,}-row satisfaction requests, {concurrent} at a time",
         "requests": batches,
         "errors": batches - ok,
         "rows_per_s": round(ok * size / elapsed),
-        "seconds_per_request": round(elapsed / batches * threads, 4),
+        "seconds_per_request": round(elapsed / batches * concurrent, 4),
+        "server_cpu_ms_per_request": cpu_ms,
+        # rows per second of server CPU: what one free core sustains
+        "rows_per_server_cpu_s": None if not cpu_ms else round(size / cpu_ms * 1000),
         "body_bytes": len(body),
     }
+
+
+async def _load(port: int, key: str, rows: list[dict], args: argparse.Namespace, pid: int) -> list[dict]:
+    requests = [_request(PREDICT, json.dumps({"rows": [row]}).encode(), key) for row in rows[:1_000]]
+    pool = _Pool(port, 1)
+    for request in requests[:50]:  # warm-up
+        await pool.exchange(request)
+    pool.close()
+    return [await _fixed_rate(port, requests, args.rate, args.seconds, pid),
+            await _batches(port, key, rows, args.batches, pid)]
 
 
 def main() -> int:
@@ -203,12 +302,14 @@ def main() -> int:
     ap.add_argument("--batches", type=int, default=10 if quick else 100)
     ap.add_argument("--customers", type=int, default=3_000 if quick else 20_000)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve.json")
+    ap.add_argument("--models", type=Path, default=None,
+                    help="Serve this folder (holding a 'satisfaction' bundle) instead of fitting one (for development).")
     args = ap.parse_args()
     if not (1 <= args.rate <= 2_000 and 1 <= args.seconds <= 600 and 1 <= args.batches <= 10_000):
         ap.error("--rate 1-2,000, --seconds 1-600, --batches 1-10,000")
     with tempfile.TemporaryDirectory(prefix="cxlab-bench-serve-") as tmp:
         work = Path(tmp)
-        models, rows = _prepare(work, args.customers)
+        models, rows = _prepare(work, args.customers, args.models)
         key = secrets.token_urlsafe(32)
         key_file = work / "keys"
         key_file.write_text(key + "\n")
@@ -218,11 +319,7 @@ def main() -> int:
         server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             _wait_ready(port, server)
-            bodies = [json.dumps({"rows": [row]}).encode() for row in rows[:1_000]]
-            for body in bodies[:50]:  # warm-up
-                _Client(port, key).post("/v1/satisfaction/predict", body)
-            results = [_fixed_rate(port, key, bodies, args.rate, args.seconds, server.pid),
-                       _batches(port, key, rows, args.batches)]
+            results = asyncio.run(_load(port, key, rows, args, server.pid))
         finally:
             server.terminate()
             try:
@@ -233,6 +330,13 @@ def main() -> int:
                "customers": args.customers}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    single, batch = results
+    print(f"single row at {args.rate:,.0f}/s: achieved {single['achieved_rate_per_s']:,.1f}/s, "
+          f"p50 {single['p50_ms']:,.2f} ms, p95 {single['p95_ms']:,.2f} ms, p99 {single['p99_ms']:,.2f} ms, "
+          f"errors {single['errors']:,}, server CPU {single['server_cpu_ms_per_request']} ms/request, "
+          f"client CPU {single['client_cpu_ms_per_request']} ms/request")
+    print(f"1,000-row requests: {batch['rows_per_s']:,} rows/s, errors {batch['errors']:,}, "
+          f"server CPU {batch['server_cpu_ms_per_request']} ms/request")
     for r in results:
         print(json.dumps(r))
     return 0 if all(r["errors"] == 0 for r in results) else 1

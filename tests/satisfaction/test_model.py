@@ -59,6 +59,30 @@ def test_contract(model: SatisfactionModel, data: pd.DataFrame) -> None:
     assert ((es >= 1) & (es <= 5)).all()
 
 
+def test_record_encoder_equals_the_frame_matrix(model: SatisfactionModel, data: pd.DataFrame) -> None:
+    # Rows as a JSON request brings them: missing values, a flag as a boolean, an integer, a
+    # marketplace the model never saw, and one it did.
+    messy = [
+        {"delay_days": None, "returned": True, "marketplace": "UK", "noise": 0},
+        {"delay_days": 3, "returned": False, "marketplace": None, "noise": -1.25},
+        {"delay_days": -0.5, "returned": None, "marketplace": "FR", "noise": None},
+        {"delay_days": 1e15, "returned": 1.0, "marketplace": "", "noise": 2.5},
+    ]
+    sample = data[model.features_].head(200).to_dict(orient="records")
+    for records in (messy, sample, messy[:1]):
+        x = model.record_encoder()(records)
+        want = model._matrix(pd.DataFrame.from_records(records, columns=model.features_))
+        np.testing.assert_array_equal(x, want)
+        p, score = model.predict_satisfied_and_score_matrix(x)
+        frame = pd.DataFrame.from_records(records, columns=model.features_)
+        np.testing.assert_array_equal(p, model.predict_satisfied(frame))
+        np.testing.assert_array_equal(score, model.expected_score(frame))
+    x = model.record_encoder()(messy)
+    assert np.isnan(x[0, 0]) and x[0, 1] == 1.0 and np.isnan(x[0, 2])  # unknown level: missing
+    with pytest.raises(KeyError):
+        model.record_encoder()([{"delay_days": 1.0}])
+
+
 def test_discrimination_and_calibration(model: SatisfactionModel) -> None:
     test = _answers(4000, seed=1)
     ev = model.evaluate(test, test.score)

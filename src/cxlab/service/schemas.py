@@ -108,7 +108,9 @@ def satisfaction_request(features: dict[str, tuple[str, bool]]) -> type[BaseMode
     for i, (name, (kind, required)) in enumerate(features.items()):
         base: Any = (
             # booleans (a flag such as 'prime') are numeric features to the model: true = 1
-            Annotated[Number | StrictBool | None, Field(allow_inf_nan=False, ge=-1e15, le=1e15)] if kind == "number"
+            # (the bounds on the number member itself: pydantic-core checks them natively, ~3x faster than
+            # bounds on the union, which run a Python check per value)
+            Annotated[Number, Field(allow_inf_nan=False, ge=-1e15, le=1e15)] | StrictBool | None if kind == "number"
             else Annotated[StrictStr | None, Field(max_length=1_000)]
         )
         info = Field(alias=name, description=f"{kind} feature '{name}' (null when unknown)")
