@@ -171,7 +171,12 @@ class _MetaLearner(BaseEstimator):
         data is released afterwards.
         """
         got: list[np.ndarray] = []
-        booster.eval_train(feval=lambda preds, _data: (got.append(np.asarray(preds, dtype=np.float64)), ("s", 0.0, True))[1])
+
+        def keep_scores(preds: np.ndarray, _data: Any) -> tuple[str, float, bool]:
+            got.append(np.asarray(preds, dtype=np.float64))
+            return "scores", 0.0, True
+
+        booster.eval_train(feval=keep_scores)
         booster.free_dataset()
         p = got[0]
         if self.link_ == "logit":
