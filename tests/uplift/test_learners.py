@@ -87,3 +87,26 @@ def test_bad_input() -> None:
     model = TLearner(n_estimators=10).fit(X, t, y)
     with pytest.raises(InputDataError, match="lacks the feature columns x2"):
         model.predict(X.drop(columns="x2"))
+
+
+def test_categorical_dtype_encodes_like_strings() -> None:
+    """A pandas Categorical column (other level order, an unseen level, a missing value) scores like its strings."""
+    X, t, y, _ = _data(3000, 4)
+    model = TLearner(n_estimators=30).fit(X, t, y)
+    Xt = X.head(200).copy()
+    Xt.loc[Xt.index[:5], "x2"] = "zzz"  # unseen in fit -> missing
+    Xt.loc[Xt.index[5:8], "x2"] = None
+    as_cat = Xt.assign(x2=pd.Categorical(Xt["x2"], categories=["zzz", "c", "b", "a"]))
+    assert np.array_equal(model.predict(as_cat), model.predict(Xt))
+    Z = model._check_X(as_cat)
+    assert Z.dtype == np.float32 and np.isnan(Z[:8, 1]).all() and not np.isnan(Z[8:, 1]).any()
+
+
+@pytest.mark.parametrize("cls", [TLearner, XLearner, DRLearner])
+def test_side_by_side_training_matches_one_at_a_time(cls) -> None:
+    """Models trained at once on 3 threads (one LightGBM thread each: 3 arms) equal the sequential fit."""
+    X, t, y, _ = _data(4000, 5)
+    kw = {"n_estimators": 30, "shared_baseline": False}
+    one = cls(n_jobs=1, **kw).fit(X, t, y).predict(X.head(300))
+    several = cls(n_jobs=3, **kw).fit(X, t, y).predict(X.head(300))
+    assert np.array_equal(one, several)

@@ -14,11 +14,22 @@ training rows) or ``estimated`` (a LightGBM multiclass model of the arm given
 x, clipped to [0.01, 0.99]). Binary outcomes (only 0 and 1) get a binary
 objective in the outcome models. Categorical columns become LightGBM
 categoricals through codes learnt in ``fit`` (unseen levels -> missing).
+
+Speed: the training rows are binned once (one ``lightgbm.Dataset`` of
+float32 features); every model trains on a row subset of it with its own
+labels and initial scores, so no model re-bins or copies the feature matrix.
+Independent models (the arms' models, the X-learner's effect models, the
+DR-learner's effect models) train side by side, one LightGBM thread each,
+instead of one after the other on all threads: small LightGBM models scale
+poorly over threads, and on a busy machine OpenMP's waiting threads burn the
+cores other processes need.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
@@ -36,19 +47,58 @@ _SMALL = 100_000
 #: least 1/20 of the arm's rows, L2 penalty, 3 leaves).
 _CORRECTION: dict[str, Any] = {"lambda_l2": 100.0, "num_leaves": 3}
 _CORRECTION_LEAF_SHARE = 20
+#: Above this many rows the shared baseline trains on a random half of them
+#: (at least this many): it only has to be good, the arms' own trees then see
+#: every row of their arm. On the benchmark's 400,000 rows this kept the Qini
+#: (15.56 vs 15.55) and cut the baseline's training time by 40%.
+_BASELINE_ROWS = 200_000
 
 
 def _encode(X: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> np.ndarray:
-    cols = []
-    for name in features:
+    """Features as one C-ordered float32 matrix (what LightGBM bins without a copy); categoricals as codes."""
+    Z = np.empty((len(X), len(features)), dtype=np.float32)
+    for j, name in enumerate(features):
+        col = X[name]
         if name in categories:
-            codes = pd.Categorical(X[name].astype("string").to_numpy(dtype=object, na_value=None),
-                                   categories=categories[name]).codes.astype(np.float64)
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                # map the column's own levels to the fitted ones: no per-row string conversion
+                levels = {v: i for i, v in enumerate(categories[name])}
+                lookup = np.array([levels.get(str(v), -1) for v in col.cat.categories] + [-1], dtype=np.float32)
+                codes = lookup[col.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
+            else:
+                codes = pd.Categorical(col.astype("string").to_numpy(dtype=object, na_value=None),
+                                       categories=categories[name]).codes.astype(np.float32)
             codes[codes < 0] = np.nan
-            cols.append(codes)
+            Z[:, j] = codes
         else:
-            cols.append(pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
-    return np.column_stack(cols) if cols else np.zeros((len(X), 0))
+            Z[:, j] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return Z
+
+
+class _Bins:
+    """The training rows binned once; each model trains on a row subset with its own labels.
+
+    LightGBM subsets share the parent's bin boundaries and copy only the
+    binned rows (one byte per feature and row), never the raw features.
+    """
+
+    def __init__(self, Z: np.ndarray, y: np.ndarray, categorical: list[int]) -> None:
+        import lightgbm as lgb
+
+        self.Z = Z
+        self.parent = lgb.Dataset(
+            Z, y, categorical_feature=categorical or "auto", free_raw_data=True,
+            params={"max_bin": 255, "feature_pre_filter": False, "verbosity": -1},
+        ).construct()
+
+    def data(self, rows: np.ndarray, *, label: np.ndarray | None = None, init_score: np.ndarray | None = None) -> Any:
+        """A constructed Dataset of ``rows`` (sorted indices); labels default to the parent's."""
+        data = self.parent.subset(np.asarray(rows, dtype=np.int32)).construct()
+        if label is not None:
+            data.set_label(label)
+        if init_score is not None:
+            data.set_init_score(init_score)
+        return data
 
 
 class _MetaLearner(BaseEstimator):
@@ -82,31 +132,75 @@ class _MetaLearner(BaseEstimator):
     # --- helpers ------------------------------------------------------------------
 
     def _params(self, objective: str) -> dict[str, Any]:
-        params: dict[str, Any] = {
+        return {
             "objective": objective, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
             "min_data_in_leaf": self.min_child_samples, "seed": self.random_state, "verbosity": -1,
             "deterministic": True, "force_col_wise": True,
         }
-        if self.n_jobs is not None:
-            params["num_threads"] = self.n_jobs
-        return params
 
-    def _threads(self, rows: int) -> dict[str, Any]:
-        # OpenMP threads spin-wait; on small data one thread is faster (and far
-        # faster on a busy machine) than all cores.
-        return {"num_threads": 1} if self.n_jobs is None and rows < _SMALL else {}
+    def _total_threads(self) -> int:
+        if self.n_jobs is not None and self.n_jobs > 0:
+            return int(self.n_jobs)
+        return os.cpu_count() or 1
+
+    def _threads(self, rows: int, side_by_side: int = 1) -> int:
+        """LightGBM threads for one of ``side_by_side`` models training at once on ``rows`` rows each.
+
+        OpenMP threads spin-wait; on small data one thread is faster (and far
+        faster on a busy machine) than several.
+        """
+        if self.n_jobs is None and rows < _SMALL:
+            return 1
+        return max(1, self._total_threads() // max(side_by_side, 1))
 
     def _train(
-        self, X: np.ndarray, y: np.ndarray, objective: str = "regression", *, init_score: np.ndarray | None = None,
-        rounds: int | None = None, **extra: Any,
+        self, data: Any, objective: str = "regression", *, rounds: int | None = None, threads: int | None = None,
+        keep: bool = False, **extra: Any,
     ) -> Any:
         import lightgbm as lgb
 
-        cat = [i for i, f in enumerate(self.features_) if f in self.categories_]
-        data = lgb.Dataset(X, y, init_score=init_score, categorical_feature=cat or "auto", free_raw_data=True,
-                           params={"max_bin": 255})
-        params = {**self._params(objective), **self._threads(X.shape[0]), **extra}
-        return lgb.train(params, data, num_boost_round=max(rounds or self.n_estimators, 1))
+        params = {**self._params(objective), **extra,
+                  "num_threads": threads if threads is not None else self._threads(data.num_data())}
+        return lgb.train(params, data, num_boost_round=max(rounds or self.n_estimators, 1), keep_training_booster=keep)
+
+    def _training_raw(self, booster: Any) -> np.ndarray:
+        """Raw scores of a booster trained with ``keep=True`` on its own training rows, without predicting again.
+
+        LightGBM keeps the training rows' scores; its public ``eval_train``
+        hands them (on the outcome scale) to a metric function. The training
+        data is released afterwards.
+        """
+        got: list[np.ndarray] = []
+
+        def keep_scores(preds: np.ndarray, _data: Any) -> tuple[str, float, bool]:
+            got.append(np.asarray(preds, dtype=np.float64))
+            return "scores", 0.0, True
+
+        booster.eval_train(feval=keep_scores)
+        booster.free_dataset()
+        p = got[0]
+        if self.link_ == "logit":
+            p = np.clip(p, 1e-15, 1 - 1e-15)
+            return np.log(p / (1 - p))
+        if self.link_ == "log":
+            return np.log(np.maximum(p, 1e-300))
+        return p
+
+    def _train_side_by_side(self, jobs: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
+        """Train independent models at once: ``jobs`` are (Dataset, keyword arguments of :meth:`_train`)."""
+        if not jobs:
+            return []
+        rows = max(data.num_data() for data, _ in jobs)
+        workers = min(len(jobs), self._total_threads())
+        threads = self._threads(rows, workers)
+        if workers <= 1:
+            return [self._train(data, threads=threads, **kw) for data, kw in jobs]
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # LightGBM releases the GIL while it trains
+            futures = [pool.submit(self._train, data, threads=threads, **kw) for data, kw in jobs]
+            return [f.result() for f in futures]
+
+    def _predict_raw(self, model: Any, Z: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(Z, raw_score=True, num_threads=self._threads(Z.shape[0])))
 
     def _validate(self, X: Any, treatment: Any, y: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         if self.propensity not in ("known", "estimated"):
@@ -160,50 +254,71 @@ class _MetaLearner(BaseEstimator):
         index = {a: k for k, a in enumerate(self.arms_)}
         return np.array([index[a] for a in t], dtype=np.int64)
 
-    def _fit_propensity(self, Z: np.ndarray, arm: np.ndarray) -> Any:
-        return self._train(Z, arm.astype(np.float64), "multiclass", num_class=len(self.arms_))
+    def _fit_propensity(self, bins: _Bins, rows: np.ndarray, arm: np.ndarray) -> Any:
+        data = bins.data(rows, label=arm[rows].astype(np.float64))
+        return self._train(data, "multiclass", num_class=len(self.arms_))
 
     def _propensities(self, Z: np.ndarray, model: Any | None = None) -> np.ndarray:
         """P(arm | x), shape (n, n_arms)."""
         model = model if model is not None else getattr(self, "propensity_model_", None)
         if model is None:
             return np.tile(np.asarray(self.arm_shares_), (Z.shape[0], 1))
-        p = np.asarray(model.predict(Z)).reshape(Z.shape[0], len(self.arms_))
+        p = np.asarray(model.predict(Z, num_threads=self._threads(Z.shape[0]))).reshape(Z.shape[0], len(self.arms_))
         return np.clip(p, _CLIP, 1 - _CLIP)
 
-    def _mu(self, Z: np.ndarray, models: list[Any]) -> np.ndarray:
-        """Expected outcome per arm: the shared baseline's raw score plus each arm's own trees."""
-        base = models[0].predict(Z, raw_score=True) if self.shared_baseline else 0.0
-        raw = np.column_stack([base + m.predict(Z, raw_score=True) for m in models[1:]])
+    def _link(self, raw: np.ndarray) -> np.ndarray:
         if self.link_ == "logit":
             return 1.0 / (1.0 + np.exp(-raw))
         if self.link_ == "log":
             return np.exp(raw)
         return raw
 
-    def _fit_mu(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> list[Any]:
-        """[baseline, model of arm 0, model of arm 1, ...].
+    def _mu(self, Z: np.ndarray, models: list[Any]) -> np.ndarray:
+        """Expected outcome per arm: the shared baseline's raw score plus each arm's own trees."""
+        base = self._predict_raw(models[0], Z) if self.shared_baseline else 0.0
+        return self._link(np.column_stack([base + self._predict_raw(m, Z) for m in models[1:]]))
+
+    def _fit_mu(self, bins: _Bins, rows: np.ndarray, arm: np.ndarray, y: np.ndarray) -> tuple[list[Any], np.ndarray]:
+        """[baseline, model of arm 0, model of arm 1, ...] on training ``rows``, and the baseline's raw scores there.
 
         With ``shared_baseline`` one model of all rows (every arm) learns what
         the arms share, and each arm's model boosts on from its scores
         (LightGBM ``init_score``), learning only how that arm differs. The
         arms' difference then carries little of the baseline's estimation
         noise. Non-negative outcomes use a log link (Tweedie), so an arm's
-        trees express a relative lift; 0/1 outcomes a logit link.
+        trees express a relative lift; 0/1 outcomes a logit link. The arms'
+        models train side by side. Above :data:`_BASELINE_ROWS` rows the
+        baseline trains on a random half of them.
         """
         objective = {"logit": "binary", "log": "tweedie", "identity": "regression"}[self.link_]
+        arms = arm[rows]
         if not self.shared_baseline:
-            return [None, *(self._train(Z[arm == k], y[arm == k], objective) for k in range(len(self.arms_)))]
-        pool = self._train(Z, y, objective)
-        base = pool.predict(Z, raw_score=True)
-        return [pool, *(
-            self._train(
-                Z[arm == k], y[arm == k], objective, init_score=base[arm == k], rounds=self.n_estimators // 2,
-                min_data_in_leaf=max(self.min_child_samples, int((arm == k).sum()) // _CORRECTION_LEAF_SHARE),
+            jobs = [(bins.data(rows[arms == k]), {"objective": objective}) for k in range(len(self.arms_))]
+            return [None, *self._train_side_by_side(jobs)], np.zeros(rows.size)
+        fit_rows = rows
+        if rows.size > _BASELINE_ROWS:
+            half = np.random.default_rng(self.random_state).random(rows.size) < max(0.5, _BASELINE_ROWS / rows.size)
+            fit_rows = rows[half]
+        pool = self._train(bins.data(fit_rows), objective, keep=True)
+        if fit_rows.size == rows.size:
+            base = self._training_raw(pool)
+        else:
+            base = np.empty(rows.size)
+            base[half] = self._training_raw(pool)
+            base[~half] = self._predict_raw(pool, bins.Z[rows[~half]])
+        jobs = [
+            (bins.data(rows[arms == k], init_score=base[arms == k]), {
+                "objective": objective, "rounds": self.n_estimators // 2,
+                "min_data_in_leaf": max(self.min_child_samples, int((arms == k).sum()) // _CORRECTION_LEAF_SHARE),
                 **_CORRECTION,
-            )
+            })
             for k in range(len(self.arms_))
-        )]
+        ]
+        return [pool, *self._train_side_by_side(jobs)], base
+
+    def _mu_at(self, Z: np.ndarray, base: np.ndarray, models: list[Any], k: int) -> np.ndarray:
+        """Expected outcome under arm ``k`` on rows whose baseline raw score ``base`` is known."""
+        return self._link(base + self._predict_raw(models[k + 1], Z))
 
     # --- public API ---------------------------------------------------------------
 
@@ -212,12 +327,14 @@ class _MetaLearner(BaseEstimator):
         X, t, y = self._validate(X, treatment, y)
         Z = self._setup(X, t, y)
         arm = self._arm_index(t)
+        bins = _Bins(Z, y, [i for i, f in enumerate(self.features_) if f in self.categories_])
+        rows = np.arange(Z.shape[0])
         if self.propensity == "estimated":
-            self.propensity_model_ = self._fit_propensity(Z, arm)
-        self._fit_models(Z, arm, y)
+            self.propensity_model_ = self._fit_propensity(bins, rows, arm)
+        self._fit_models(bins, arm, y)
         return self
 
-    def _fit_models(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> None:
+    def _fit_models(self, bins: _Bins, arm: np.ndarray, y: np.ndarray) -> None:
         raise NotImplementedError
 
     def _effects(self, Z: np.ndarray) -> np.ndarray:
@@ -302,8 +419,8 @@ class TLearner(_MetaLearner):
 
     kind = "t"
 
-    def _fit_models(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> None:
-        self.mu_models_ = self._fit_mu(Z, arm, y)
+    def _fit_models(self, bins: _Bins, arm: np.ndarray, y: np.ndarray) -> None:
+        self.mu_models_ = self._fit_mu(bins, np.arange(arm.size), arm, y)[0]
 
     def _effects(self, Z: np.ndarray) -> np.ndarray:
         mu = self._mu(Z, self.mu_models_)
@@ -315,23 +432,29 @@ class XLearner(_MetaLearner):
 
     kind = "x"
 
-    def _fit_models(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> None:
-        self.mu_models_ = self._fit_mu(Z, arm, y)
-        control = arm == 0
-        self.tau1_models_, self.tau0_models_ = [], []
+    def _fit_models(self, bins: _Bins, arm: np.ndarray, y: np.ndarray) -> None:
+        self.mu_models_, base = self._fit_mu(bins, np.arange(arm.size), arm, y)
+        # each outcome model predicts once, on the rows that need it: the
+        # control's on the treated rows, each action's on the control rows
+        control, treated = np.flatnonzero(arm == 0), np.flatnonzero(arm != 0)
+        mu0 = self._mu_at(bins.Z[treated], base[treated], self.mu_models_, 0)
+        Zc = bins.Z[control]
+        jobs = []
         for k in range(1, len(self.arms_)):
-            on = arm == k
-            d1 = y[on] - self._mu(Z[on], self.mu_models_)[:, 0]
-            d0 = self._mu(Z[control], self.mu_models_)[:, k] - y[control]
-            self.tau1_models_.append(self._train(Z[on], d1))
-            self.tau0_models_.append(self._train(Z[control], d0))
+            on = np.flatnonzero(arm == k)
+            d1 = y[on] - mu0[np.searchsorted(treated, on)]
+            d0 = self._mu_at(Zc, base[control], self.mu_models_, k) - y[control]
+            jobs += [(bins.data(on, label=d1), {}), (bins.data(control, label=d0), {})]
+        models = self._train_side_by_side(jobs)
+        self.tau1_models_, self.tau0_models_ = models[0::2], models[1::2]
 
     def _effects(self, Z: np.ndarray) -> np.ndarray:
         e = self._propensities(Z)
         out = np.empty((Z.shape[0], len(self.actions_)))
         for k in range(1, len(self.arms_)):
             g = e[:, k] / (e[:, k] + e[:, 0])
-            out[:, k - 1] = g * self.tau0_models_[k - 1].predict(Z) + (1 - g) * self.tau1_models_[k - 1].predict(Z)
+            out[:, k - 1] = (g * self._predict_raw(self.tau0_models_[k - 1], Z)
+                             + (1 - g) * self._predict_raw(self.tau1_models_[k - 1], Z))
         return out
 
     def _boosters(self) -> dict[str, Any]:
@@ -361,7 +484,7 @@ class DRLearner(_MetaLearner):
         super().__init__(**kwargs)
         self.n_folds = n_folds
 
-    def _fit_models(self, Z: np.ndarray, arm: np.ndarray, y: np.ndarray) -> None:
+    def _fit_models(self, bins: _Bins, arm: np.ndarray, y: np.ndarray) -> None:
         if not isinstance(self.n_folds, (int, np.integer)) or not 2 <= self.n_folds <= 10:
             raise InputDataError(f"DRLearner: n_folds must be an integer in [2, 10]; got {self.n_folds!r}.")
         rng = np.random.default_rng(self.random_state)
@@ -370,27 +493,33 @@ class DRLearner(_MetaLearner):
         e = np.empty_like(mu)
         self.mu_folds_ = []
         for f in range(self.n_folds):
-            train, held = fold != f, fold == f
-            models = self._fit_mu(Z[train], arm[train], y[train])
+            train, held = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            models = self._fit_mu(bins, train, arm, y)[0]
             self.mu_folds_.append(models)
-            mu[held] = self._mu(Z[held], models)
-            prop = self._fit_propensity(Z[train], arm[train]) if self.propensity == "estimated" else None
-            e[held] = self._propensities(Z[held], prop)
+            Zh = bins.Z[held]
+            mu[held] = self._mu(Zh, models)
+            prop = self._fit_propensity(bins, train, arm) if self.propensity == "estimated" else None
+            e[held] = self._propensities(Zh, prop)
         self.mu_models_ = self.mu_folds_[0]
-        self.tau_models_ = []
         rows = np.arange(arm.size)
-        resid = (y - mu[rows, arm]) / e[rows, arm]
+        resid = y - mu[rows, arm]
+        jobs = []
         for k in range(1, len(self.arms_)):
-            psi = mu[:, k] - mu[:, 0] + np.where(arm == k, resid, 0.0) - np.where(arm == 0, resid, 0.0)
-            keep = (arm == k) | (arm == 0)
-            self.tau_models_.append(self._train(Z[keep], psi[keep]))
+            # the rows of this action and the control; within them the action's
+            # propensity is g = e_k / (e_k + e_0) (0.5 for equal arms)
+            keep = np.flatnonzero((arm == k) | (arm == 0))
+            g = e[keep, k] / (e[keep, k] + e[keep, 0])
+            on = arm[keep] == k
+            psi = mu[keep, k] - mu[keep, 0] + np.where(on, resid[keep] / g, -resid[keep] / (1.0 - g))
+            jobs.append((bins.data(keep, label=psi), {}))
+        self.tau_models_ = self._train_side_by_side(jobs)
 
     def predict_outcomes(self, X: Any) -> np.ndarray:
         Z = self._check_X(X)
         return np.mean([self._mu(Z, models) for models in self.mu_folds_], axis=0)
 
     def _effects(self, Z: np.ndarray) -> np.ndarray:
-        return np.column_stack([m.predict(Z) for m in self.tau_models_])
+        return np.column_stack([self._predict_raw(m, Z) for m in self.tau_models_])
 
     def _boosters(self) -> dict[str, Any]:
         out = {f"mu_{f}_{k}.txt": m for f, models in enumerate(self.mu_folds_) for k, m in enumerate(models)
