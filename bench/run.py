@@ -80,6 +80,32 @@ def rows_of(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
                 out.append({"bench": "satisfaction", "case": f"{speed['invitations']:,} invitations",
                             "contender": f"cxlab {method}", "compute best s": r["seconds"],
                             "quality": f"abs error {r['error']:.4f}"})
+    elif name == "serve":
+        for r in payload.get("table", []):
+            if "p99_ms" in r:
+                q = (f"{r['achieved_rate_per_s']:.1f} req/s achieved, p50 {r['p50_ms']:.2f} ms, "
+                     f"p99 {r['p99_ms']:.2f} ms, {r['errors']} errors, "
+                     f"server CPU {r['server_cpu_ms_per_request']:.2f} ms/request")
+            else:
+                q = f"{r['rows_per_s']:,} rows/s, {r['errors']} errors"
+            out.append({"bench": "serve", "case": r["test"], "contender": "cxlab serve", "quality": q})
+    elif name == "monitor":
+        for r in payload.get("table", []):
+            out.append({"bench": "monitor", "case": f"{r['series']:,} series x {r['days']} days",
+                        "contender": r["contender"], "compute best s": r["total_s"],
+                        "x cxlab compute": r.get("speedup_vs_cxlab", 1.0),
+                        "quality": f"charts {r['charts_s']:.2f} s + calibration {r['calibration_s']:.2f} s"})
+    elif name == "uplift":
+        for r in payload.get("rows", []):
+            out.append({"bench": "uplift", "case": f"{r['learner']}-learner, {r['rows']:,} rows",
+                        "contender": r["library"], "compute best s": r["seconds"], "peak MB": r["peak_gb"] * 1024,
+                        "quality": f"mean Qini {r['qini_mean']:.2f}"
+                        + (f", {r['cpu_seconds']:.1f} CPU s" if "cpu_seconds" in r else "")})
+    elif name.startswith("optimize"):
+        for r in payload.get("rows", []):
+            out.append({"bench": "optimize", "case": f"{r['customers']:,} customers, limit {payload['time_limit_s']:.0f} s",
+                        "contender": r["solver"], "compute best s": r["seconds"], "peak MB": r["peak_gb"] * 1024,
+                        "quality": f"gap {r['gap']:.4%}, {r['status']}"})
     elif name == "generate":
         for r in payload.get("results", payload.get("rows", [])) if isinstance(payload, dict) else []:
             if isinstance(r, dict):
