@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -99,3 +100,26 @@ def test_fits_polars_frames(cdnow_summary: pd.DataFrame, bgnbd: BetaGeo) -> None
     pl = pytest.importorskip("polars")
     model = BetaGeo().fit(pl.from_pandas(cdnow_summary).lazy())
     assert model.params_ == pytest.approx(bgnbd.params_, rel=1e-10)
+
+
+def test_plain_pandas_columns_read_directly_equal_the_narwhals_route() -> None:
+    """A pandas frame of NumPy numbers skips Narwhals; nullable, Arrow-backed and
+    non-pandas frames go through it, and all give the same arrays."""
+    from cxlab.clv._base import _plain_pandas, frame_columns
+
+    plain = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 3.5, 9.0], "T": [10.0, 10.0, 12.0]})
+    cols = ["frequency", "recency", "T"]
+    assert _plain_pandas(plain, cols)
+    others = [plain.astype({"frequency": "Int64"}), plain.convert_dtypes(dtype_backend="pyarrow"), pl.from_pandas(plain)]
+    assert not any(_plain_pandas(o, cols) for o in others)
+    want = frame_columns(plain, cols, who="t")
+    for other in others:
+        got = frame_columns(other, cols, who="t")
+        for c in cols:
+            np.testing.assert_array_equal(got[c], want[c])
+    twice = pd.concat([plain, plain[["T"]]], axis=1)  # a duplicated column name
+    assert not _plain_pandas(twice, cols)
+    with pytest.raises(InputDataError):
+        frame_columns(plain.drop(columns="T"), cols, who="t")
+    with pytest.raises(InputDataError, match="finite"):
+        frame_columns(plain.assign(recency=[0.0, np.nan, 1.0]), cols, who="t")

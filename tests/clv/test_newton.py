@@ -81,3 +81,20 @@ def test_fitting_imports_neither_scikit_learn_nor_scipy_optimize() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["-9582.43", "[]"]
+
+
+def test_pareto_fit_needs_neither_narwhals_pandas_backend_nor_threadpoolctl() -> None:
+    """A Pareto/NBD fit on a plain pandas frame reads its columns directly and,
+    its sums being einsums, runs L-BFGS-B without scanning libraries for BLAS
+    threads: tens of milliseconds of a fresh process each."""
+    code = (
+        "import sys, pandas as pd\n"
+        "from cxlab.clv import ParetoNBD\n"
+        f"X = pd.read_csv({str(CDNOW / 'cdnow_customers_summary.csv')!r})\n"
+        "print(round(ParetoNBD().fit(X).log_likelihood_, 2))\n"
+        "print(sorted(m for m in ('threadpoolctl', 'narwhals._pandas_like') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.split("\n")
+    assert lines[1] == "[]"
+    assert float(lines[0]) == pytest.approx(-9595.0, abs=0.05)  # Fader, Hardie & Lee (2005): -9,595.0

@@ -14,6 +14,7 @@ import inspect
 import logging
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,9 +55,9 @@ def frame_columns(X: Any, columns: Sequence[str], *, who: str, as_float: bool = 
         If ``X`` is not a dataframe, misses a column, or holds non-numeric or
         non-finite values.
     """
-    frame = as_eager(X, name="X", who=who)
+    frame: Any = X if _plain_pandas(X, columns) else as_eager(X, name="X", who=who)
     require_columns(
-        frame.columns, columns, who=who, name="X",
+        list(frame.columns), columns, who=who, name="X",
         hint="Rename the columns or build the summary with cxlab.clv.rfm_summary.",
     )
     out: dict[str, NDArray[Any]] = {}
@@ -77,6 +78,25 @@ def frame_columns(X: Any, columns: Sequence[str], *, who: str, as_float: bool = 
                 )
         out[c] = arr
     return out
+
+
+def dot(u: FloatArray, v: FloatArray) -> float:
+    """Sum of products without BLAS (whose threads, spinning on a busy machine,
+    cost more than these few hundred thousand multiplications)."""
+    return float(np.einsum("i,i->", u, v))
+
+
+def _plain_pandas(X: Any, columns: Sequence[str]) -> bool:
+    """Whether ``X`` is a pandas frame whose ``columns`` are unique NumPy numbers:
+    read directly, without Narwhals (whose pandas backend costs a first call
+    tens of milliseconds). Anything else (nullable or Arrow dtypes, duplicate
+    names, a missing column) goes through :func:`as_eager` and its checks."""
+    if not isinstance(X, pd.DataFrame) or not X.columns.is_unique:
+        return False
+    dtypes = X.dtypes
+    return all(
+        c in X.columns and isinstance(dtypes[c], np.dtype) and dtypes[c].kind in "iuf" for c in columns
+    )
 
 
 def check_rfm(cols: dict[str, FloatArray], *, who: str) -> None:
@@ -243,6 +263,7 @@ def fit_log_params(
     names: Sequence[str],
     advice: str,
     newton: NewtonObjective | None = None,
+    blas: bool = True,
 ) -> FitResult:
     """Maximize a log-likelihood over log-parameters.
 
@@ -269,6 +290,10 @@ def fit_log_params(
     who, names, advice
         The model's name, its parameter names and what to try when the fit is
         doubtful; used in messages and in ``FitResult.diagnostics``.
+    blas
+        Whether ``loglik_and_grad`` calls BLAS (matrix products): the search
+        then runs with BLAS on one thread. ``False`` skips that limit and its
+        scan of the process's libraries.
 
     Warns
     -----
@@ -285,9 +310,6 @@ def fit_log_params(
             se, hessian_problem = _se_from_hessian(theta, hess)
             return _result(theta, ll, se, n_iter, hessian_problem, None, names, advice, who=who)
 
-    # imported here: scipy.optimize is about 0.3 s of start-up that Newton fits skip
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
     def neg(theta: FloatArray) -> tuple[float, FloatArray]:
         ll, g = loglik_and_grad(theta)
         if not np.isfinite(ll):
@@ -295,7 +317,14 @@ def fit_log_params(
         return -ll * scale, -g * scale
 
     messages: list[str] = []
-    with threadpool_limits(limits=1, user_api="blas"):
+    limit: Any = nullcontext()
+    if blas:
+        # imported here: threadpoolctl's scan of the loaded libraries costs tens
+        # of milliseconds, which fits whose objective calls no BLAS skip
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+        limit = threadpool_limits(limits=1, user_api="blas")
+    with limit:
         # a 4-parameter problem gains nothing from BLAS threads, and threads that
         # spin on a busy machine slow each L-BFGS-B step down by orders of magnitude
         best = _polish(neg, [np.asarray(starts[0], dtype=np.float64)], max_iter, tol, who, messages)

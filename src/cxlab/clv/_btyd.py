@@ -81,6 +81,10 @@ class PurchaseModel(LogParamFitter):
     #: they are then fitted by Newton's method (see :func:`fit_log_params`).
     _total_to_order: Any = None
 
+    #: Whether :meth:`_total` calls BLAS (matrix products); models whose sums go
+    #: through einsum set it False and are fitted without a BLAS thread limit.
+    _total_uses_blas: ClassVar[bool] = True
+
     @staticmethod
     def _rows(
         p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, *, grad: bool, prep: Any = None
@@ -183,6 +187,7 @@ class PurchaseModel(LogParamFitter):
             who=type(self).__name__,
             names=self._param_names,
             advice=self._advice,
+            blas=self._total_uses_blas,
         )
 
     # -- scoring --------------------------------------------------------------------

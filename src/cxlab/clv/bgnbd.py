@@ -19,7 +19,7 @@ from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, poly
 
 from numpy.typing import NDArray
 
-from cxlab.clv._base import FloatArray, Tuples, unique_inverse
+from cxlab.clv._base import FloatArray, Tuples, dot, unique_inverse
 from cxlab.clv._btyd import PurchaseModel, gamma_rate_moments
 
 
@@ -85,12 +85,6 @@ def _bgnbd_prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatAr
     )
 
 
-def _dot(u: FloatArray, v: FloatArray) -> float:
-    """Sum of products without BLAS (whose threads, spinning on a busy machine,
-    cost more than these few hundred thousand multiplications)."""
-    return float(np.einsum("i,i->", u, v))
-
-
 def _bgnbd_total(
     p: FloatArray,
     x: FloatArray,
@@ -134,7 +128,7 @@ def _bgnbd_total(
     log_aut = np.log(alpha + ut)
     rw_t = r * w_t + wx_t  # sum of w (r + x) per distinct T
     c1u = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
-    total = _dot(w_x, c1u + c2u) - _dot(rw_t, log_aut) + _dot(w, np.maximum(d, 0.0) + np.log1p(e))
+    total = dot(w_x, c1u + c2u) - dot(rw_t, log_aut) + dot(w, np.maximum(d, 0.0) + np.log1p(e))
     if order == 0:
         return total, None, None
     w3 = np.where(d > 0, 1.0, e) / (1.0 + e)
@@ -149,10 +143,10 @@ def _bgnbd_total(
     rxq = rx * q
     sww3 = float(ww3.sum())
     ww3_x = np.bincount(inv, weights=ww3, minlength=ux.size)
-    g_r = _dot(w_x, digamma(r + ux) - digamma(r)) + sw * np.log(alpha) - _dot(w_t, log_aut) - _dot(ww3, log_ratio)
-    g_alpha = sw * r / alpha - _dot(rw_t, 1.0 / (alpha + ut)) - _dot(ww3, rxq)
-    g_a = _dot(w_x, common) + sww3 / a
-    g_b = _dot(w_x, common - digamma(b) + digamma(b + ux)) - _dot(ww3_x, inv_bx1)
+    g_r = dot(w_x, digamma(r + ux) - digamma(r)) + sw * np.log(alpha) - dot(w_t, log_aut) - dot(ww3, log_ratio)
+    g_alpha = sw * r / alpha - dot(rw_t, 1.0 / (alpha + ut)) - dot(ww3, rxq)
+    g_a = dot(w_x, common) + sww3 / a
+    g_b = dot(w_x, common - digamma(b) + digamma(b + ux)) - dot(ww3_x, inv_bx1)
     grad = np.array([g_r, g_alpha, g_a, g_b])
     if order == 1:
         return total, grad, None
@@ -168,23 +162,23 @@ def _bgnbd_total(
     tri_abx = polygamma(1, a + b + ux)
     inv_aut = 1.0 / (alpha + ut)
     h = np.empty((4, 4))
-    h[0, 0] = _dot(w_x, polygamma(1, r + ux) - polygamma(1, r)) + _dot(v_lr, log_ratio)
-    h[0, 1] = sw / alpha - _dot(w_t, inv_aut) - _dot(ww3, q) + _dot(v_lr, rxq)
+    h[0, 0] = dot(w_x, polygamma(1, r + ux) - polygamma(1, r)) + dot(v_lr, log_ratio)
+    h[0, 1] = sw / alpha - dot(w_t, inv_aut) - dot(ww3, q) + dot(v_lr, rxq)
     h[1, 1] = (
         -sw * r / alpha**2
-        + _dot(rw_t, inv_aut * inv_aut)
-        + _dot(ww3, rxq * (at + atx) / atat)  # (r+x)(1/(alpha+t_x)**2 - 1/(alpha+T)**2)
-        + _dot(v_rxq, rxq)
+        + dot(rw_t, inv_aut * inv_aut)
+        + dot(ww3, rxq * (at + atx) / atat)  # (r+x)(1/(alpha+t_x)**2 - 1/(alpha+T)**2)
+        + dot(v_rxq, rxq)
     )
     h[0, 2] = -float(v_lr.sum()) / a
-    h[0, 3] = _dot(vlr_x, inv_bx1)
+    h[0, 3] = dot(vlr_x, inv_bx1)
     h[1, 2] = -float(v_rxq.sum()) / a
-    h[1, 3] = _dot(vrxq_x, inv_bx1)
-    h[2, 2] = _dot(w_x, tri_ab - tri_abx) - sww3 / a**2 + sv / a**2
-    h[2, 3] = _dot(w_x, tri_ab - tri_abx) - _dot(v_x, inv_bx1) / a
+    h[1, 3] = dot(vrxq_x, inv_bx1)
+    h[2, 2] = dot(w_x, tri_ab - tri_abx) - sww3 / a**2 + sv / a**2
+    h[2, 3] = dot(w_x, tri_ab - tri_abx) - dot(v_x, inv_bx1) / a
     h[3, 3] = (
-        _dot(w_x, polygamma(1, b + ux) - tri_abx - polygamma(1, b) + tri_ab)
-        + _dot(ww3_x + v_x, inv_bx1 * inv_bx1)
+        dot(w_x, polygamma(1, b + ux) - tri_abx - polygamma(1, b) + tri_ab)
+        + dot(ww3_x + v_x, inv_bx1 * inv_bx1)
     )
     h[1, 0], h[2, 0], h[3, 0], h[2, 1], h[3, 1], h[3, 2] = h[0, 1], h[0, 2], h[0, 3], h[1, 2], h[1, 3], h[2, 3]
     return total, grad, h
@@ -269,6 +263,7 @@ class BetaGeo(PurchaseModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _total_uses_blas = False
     _advice: ClassVar[str] = (
         "Try a coarser time unit (weeks rather than days), a longer calibration window, "
         "or the Pareto/NBD model (ParetoNBD, --model pareto)."

@@ -34,7 +34,7 @@ import numpy as np
 import scipy.optimize  # noqa: F401  (the L-BFGS-B fit of this model; loaded with it, as any import)
 from scipy.special import digamma, expit, gammaln, roots_legendre
 
-from cxlab.clv._base import FloatArray, Tuples, unique_inverse, unique_rows_inverse
+from cxlab.clv._base import FloatArray, Tuples, dot, unique_inverse, unique_rows_inverse
 from cxlab.clv._btyd import PurchaseModel, gamma_rate_moments
 from cxlab.clv._special import log1mexp, log_series_1_e_c
 
@@ -158,18 +158,20 @@ def _pnbd_total(
     q_term = np.log(s) + log_d
     lse = np.logaddexp(p_term, q_term)
     sw = float(w.sum())
+    # sums of products by einsum, not BLAS: the fit then needs no thread limit
+    # (BLAS threads spinning on a busy machine cost more than these products)
     total = float(
-        w_x @ gammaln(r + ux) + sw * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta)) + w @ lse
+        dot(w_x, gammaln(r + ux)) + sw * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta)) + dot(w, lse)
     )
     omega = np.exp(q_term - lse)
     w_p = w * (1.0 - omega)
     w_q = w * omega
     g = np.array(
         [
-            w_x @ digamma(r + ux) - sw * digamma(r) + sw * np.log(alpha) - w_p @ log_at,
-            sw * r / alpha - (w_p * (r + x)) @ (1.0 / (alpha + big_t)),
-            sw * np.log(beta) - w_p @ log_bt + w_q.sum() / s,
-            sw * s / beta - (w_p * s) @ (1.0 / (beta + big_t)),
+            dot(w_x, digamma(r + ux)) - sw * digamma(r) + sw * np.log(alpha) - dot(w_p, log_at),
+            sw * r / alpha - dot(w_p * (r + x), 1.0 / (alpha + big_t)),
+            sw * np.log(beta) - dot(w_p, log_bt) + w_q.sum() / s,
+            sw * s / beta - dot(w_p * s, 1.0 / (beta + big_t)),
         ]
     )
     # d log D = (dG_t - q dG_T) / (1 - q), pushed onto the distinct (x, u) pairs
@@ -178,7 +180,7 @@ def _pnbd_total(
     coef = np.bincount(inv_t, weights=scale, minlength=lg_u.size) - np.bincount(
         inv_big, weights=scale * q, minlength=lg_u.size
     )
-    return total, g + coef @ dg_u
+    return total, g + np.einsum("i,ij->j", coef, dg_u)
 
 
 def _one_minus_ratio_pow_over(k: FloatArray, log_ratio: FloatArray) -> FloatArray:
@@ -222,6 +224,7 @@ class ParetoNBD(PurchaseModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    _total_uses_blas = False
     _advice: ClassVar[str] = (
         "Try a coarser time unit (weeks rather than days), a longer calibration window, "
         "or the BG/NBD model (BetaGeo, --model bgnbd)."
