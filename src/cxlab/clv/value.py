@@ -10,7 +10,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from cxlab._frames import as_pandas
-from cxlab.clv._base import FloatArray
+from cxlab.clv._base import FloatArray, unique_rows_inverse
 from cxlab.clv._btyd import PurchaseModel
 from cxlab._checks import check_float, check_int
 from cxlab.timeunits import UNIT_DAYS, TimeUnit, check_time_unit
@@ -215,10 +215,11 @@ def _read_only(a: FloatArray) -> FloatArray:
 
 
 def _distinct_rfm_rows(X: Any) -> tuple[pd.DataFrame, NDArray[np.intp]]:
-    """The distinct ``(frequency, recency, T)`` rows of ``X`` and each row's index among them."""
-    rfm = X[["frequency", "recency", "T"]].to_numpy(dtype=np.float64)
-    distinct, inverse = np.unique(rfm, axis=0, return_inverse=True)
-    return pd.DataFrame(distinct, columns=["frequency", "recency", "T"]), inverse.ravel()
+    """The distinct ``(frequency, recency, T)`` rows of ``X`` and each row's index among them
+    (one hash pass per column, :func:`~cxlab.clv._base.unique_rows_inverse`)."""
+    names = ["frequency", "recency", "T"]
+    first, inverse = unique_rows_inverse(*(X[c].to_numpy(dtype=np.float64) for c in names))
+    return X[names].iloc[first].reset_index(drop=True), inverse
 
 
 def _discounted_purchases_exact(
