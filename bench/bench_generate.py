@@ -77,7 +77,8 @@ def run_one(customers: int, seed: int, chunk_size: int, workdir: Path) -> dict[s
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write ``bench/results/generate.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    quick = os.environ.get("CXLAB_BENCH_QUICK") == "1"
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000] if quick else [100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--chunk-size", type=int, default=100_000)
     args = parser.parse_args(argv)

@@ -68,7 +68,7 @@ def main() -> None:
     quick = os.environ.get("CXLAB_BENCH_QUICK") == "1"
     ap = argparse.ArgumentParser()
     ap.add_argument("--customers", type=int, default=50_000 if quick else 1_000_000)
-    ap.add_argument("--time-limit", type=float, default=120.0)
+    ap.add_argument("--time-limit", type=float, default=20.0 if quick else 120.0)
     ap.add_argument("--skip-highs", action="store_true", help="Only the scalable solver (results to optimize-scalable.json).")
     args = ap.parse_args()
     results = RESULTS.with_name("optimize-scalable.json") if args.skip_highs else RESULTS

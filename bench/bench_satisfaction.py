@@ -25,8 +25,9 @@ Usage: ``python bench/bench_satisfaction.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
+import json
+import os
 import sys
 import tempfile
 import time
@@ -262,7 +263,8 @@ def table(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few seeds and replications")
+    parser.add_argument("--quick", action="store_true", default=os.environ.get("CXLAB_BENCH_QUICK") == "1",
+                        help="few seeds and replications (also CXLAB_BENCH_QUICK=1)")
     parser.add_argument("--parts", default="mae,coverage,model,peers,speed")
     parser.add_argument("--draws", type=int, default=20, help="response draws of the peers part")
     parser.add_argument(
