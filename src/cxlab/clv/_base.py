@@ -185,13 +185,14 @@ _GRIDS = (1.0, 7.0)
 
 
 def _grid_codes(col: FloatArray) -> tuple[NDArray[np.int64], FloatArray] | None:
-    """Sorted codes and distinct values of a float column whose values all lie
-    exactly on one of :data:`_GRIDS` (``None`` when none fits).
+    """Sorted codes and distinct values of a non-negative float column whose
+    distinct values round to distinct points of one of :data:`_GRIDS` (``None``
+    when none does), as values on a day or week grid do.
 
     ``round(value * k)`` numbers the grid points; a value table indexed by that
     number, read back, must give every value exactly, which proves the numbering
-    one-to-one (so ordered like the values). A few vector passes, cheaper than
-    hashing a million floats.
+    one-to-one, and it is monotone, so ordered like the values. A few vector
+    passes, cheaper than hashing a million floats.
     """
     if not col.size:
         return None
