@@ -98,8 +98,8 @@ VALUE_CONTENDERS = ("cxlab BG/NBD", "cxlab Pareto/NBD", "period sum BG/NBD", "pe
 FIT_CONTENDERS = ("cxlab", "lifetimes (weights)", "lifetimes (as commonly called)", "pymc-marketing")
 RAW_CONTENDERS = ("cxlab on DuckDB", "bare DuckDB aggregate", "lifetimes pipeline", "cxlab on Spark local[2]")
 PEER_CONFIG = {
-    "cxlab": "fit(summary): distinct tuples + weighted ML from moment estimates; BG/NBD by Newton's method "
-             "on the exact Hessian, Pareto/NBD by L-BFGS-B on the exact gradient",
+    "cxlab": "fit(summary): distinct tuples + weighted ML from moment estimates by Newton's method "
+             "on the exact Hessian",
     "lifetimes (weights)": "pandas groupby to distinct tuples (counted) + fit(..., weights=counts)",
     "lifetimes (as commonly called)": "fit(frequency, recency, T) on every row",
     "pymc-marketing": 'Model(data).fit(method="map"), default priors, no weights',

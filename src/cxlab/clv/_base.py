@@ -1,11 +1,13 @@
 """Shared machinery of the cxlab.clv estimators: input checks, distinct tuples, fitting.
 
 Every model here is fitted by maximum likelihood over the logarithms of its
-parameters (all of them are positive), with L-BFGS-B on an exact gradient,
-from several starting points (screened with a few iterations each, then the
-best polished to convergence). Standard errors come from the Hessian of the
-total log-likelihood (finite differences of the exact gradient) mapped back
-to the papers' parameter space with the delta method.
+parameters (all of them are positive): by Newton's method on an exact Hessian
+where the model has one (BG/NBD, Pareto/NBD), else (or when Newton's method
+does not reach an interior maximum) with L-BFGS-B on an exact gradient, from
+several starting points (screened with a few iterations each, then the best
+polished to convergence). Standard errors come from the Hessian of the total
+log-likelihood (exact, or finite differences of the exact gradient) mapped
+back to the papers' parameter space with the delta method.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from cxlab._frames import as_eager, require_columns
 from cxlab.exceptions import ConvergenceError, FitWarning, InputDataError
 
 logger = logging.getLogger(__name__)
@@ -55,11 +56,17 @@ def frame_columns(X: Any, columns: Sequence[str], *, who: str, as_float: bool = 
         If ``X`` is not a dataframe, misses a column, or holds non-numeric or
         non-finite values.
     """
-    frame: Any = X if _plain_pandas(X, columns) else as_eager(X, name="X", who=who)
-    require_columns(
-        list(frame.columns), columns, who=who, name="X",
-        hint="Rename the columns or build the summary with cxlab.clv.rfm_summary.",
-    )
+    frame: Any = X
+    if not _plain_pandas(X, columns):  # which has every column
+        # imported here: Narwhals costs a fresh process tens of milliseconds that
+        # a fit on a plain pandas frame does not need
+        from cxlab._frames import as_eager, require_columns  # noqa: PLC0415
+
+        frame = as_eager(X, name="X", who=who)
+        require_columns(
+            list(frame.columns), columns, who=who, name="X",
+            hint="Rename the columns or build the summary with cxlab.clv.rfm_summary.",
+        )
     out: dict[str, NDArray[Any]] = {}
     for c in columns:
         try:
@@ -171,14 +178,55 @@ def unique_rows_inverse(*columns: FloatArray) -> tuple[NDArray[np.intp], NDArray
 _DENSE_KEYS = 1 << 24
 
 
-def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: FloatArray) -> Tuples:
-    """Collapse rows to distinct ``(x, t_x, T)`` tuples, summing their weights.
+#: Time grids (units per step) on which :func:`distinct_rfm` codes a float column
+#: without hashing: whole units, and days counted in weeks (``days / 7``, what
+#: :func:`cxlab.clv.rfm_summary` writes).
+_GRIDS = (1.0, 7.0)
+
+
+def _grid_codes(col: FloatArray) -> tuple[NDArray[np.int64], FloatArray] | None:
+    """Sorted codes and distinct values of a non-negative float column whose
+    distinct values round to distinct points of one of :data:`_GRIDS` (``None``
+    when none does), as values on a day or week grid do.
+
+    ``round(value * k)`` numbers the grid points; a value table indexed by that
+    number, read back, must give every value exactly, which proves the numbering
+    one-to-one, and it is monotone, so ordered like the values. A few vector
+    passes, cheaper than hashing a million floats.
+    """
+    if not col.size:
+        return None
+    lo, hi = float(col.min()), float(col.max())
+    for k in _GRIDS:
+        if lo < 0 or not hi * k < _DENSE_KEYS:
+            continue
+        scaled = col * k
+        scaled += 0.5
+        code = scaled.astype(np.int64)  # round half up: the values are >= 0
+        del scaled
+        size = int(hi * k + 0.5) + 1
+        table = np.zeros(size)
+        table[code] = col
+        if not np.array_equal(table[code], col):
+            continue
+        present = np.flatnonzero(np.bincount(code, minlength=size))
+        rank = np.zeros(size, dtype=np.int64)
+        rank[present] = np.arange(present.size, dtype=np.int64)
+        return rank[code], table[present]
+    return None
+
+
+def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: FloatArray | None) -> Tuples:
+    """Collapse rows to distinct ``(x, t_x, T)`` tuples, summing their weights
+    (``weight=None``: counting the rows).
 
     The tuples come out sorted by ``(x, t_x, T)``, so that a fit does not depend
-    on the order of the input rows. One hash pass per column (sorted codes);
-    when the three codes fit in a dense key space (the usual case: a few hundred
-    distinct values each), the weights are summed with one ``bincount`` over
-    the combined code, which is already in sorted order.
+    on the order of the input rows. Sorted codes per column: whole numbers are
+    their own codes, values on a day or week grid are numbered on it
+    (:func:`_grid_codes`), anything else is hashed; when the three codes fit in
+    a dense key space (the usual case: a few hundred distinct values each), the
+    weights are summed with one ``bincount`` over the combined code, which is
+    already in sorted order.
     """
     codes, uniques = [], []
     for col in (x, t_x, big_t):
@@ -192,6 +240,11 @@ def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: Floa
             # whole repeat purchase counts stored as floats: the same
             codes.append(col.astype(np.int64))
             uniques.append(np.arange(int(top) + 1, dtype=np.float64))
+            continue
+        grid = _grid_codes(np.asarray(col, dtype=np.float64))
+        if grid is not None:
+            codes.append(grid[0])
+            uniques.append(grid[1])
             continue
         # hash in order of appearance, then renumber by rank: a gather through a
         # small table, cheaper than ``factorize(sort=True)``'s reordering
@@ -211,20 +264,18 @@ def distinct_rfm(x: FloatArray, t_x: FloatArray, big_t: FloatArray, weight: Floa
             # dense: one bincount over the key space, already in sorted order
             w = np.bincount(key, weights=weight, minlength=n1 * n2 * n3)
             nz = np.flatnonzero(w > 0)
-        else:
-            # sparse (few rows for the key space): hash the keys, sort the distinct ones
-            code, keys = pd.factorize(key)
-            w = np.bincount(code, weights=weight, minlength=keys.size)
-            order = np.argsort(keys)
-            nz, w = keys[order], w[order]
-            keep = w > 0
-            nz, w = nz[keep], w[keep]
-            return _decode(nz, n2, n3, uniques, w)
-        return _decode(nz, n2, n3, uniques, w[nz])
+            return _decode(nz, n2, n3, uniques, np.asarray(w[nz], dtype=np.float64))
+        # sparse (few rows for the key space): hash the keys, sort the distinct ones
+        code, keys = pd.factorize(key)
+        w = np.bincount(code, weights=weight, minlength=keys.size)
+        order = np.argsort(keys)
+        nz, w = keys[order], w[order]
+        keep = w > 0
+        return _decode(nz[keep], n2, n3, uniques, np.asarray(w[keep], dtype=np.float64))
     first, inverse = unique_rows_inverse(x, t_x, big_t)
     w = np.bincount(inverse, weights=weight, minlength=first.size)
     keep = w > 0
-    idx, w = first[keep], w[keep]
+    idx, w = first[keep], np.asarray(w[keep], dtype=np.float64)
     order = np.lexsort((big_t[idx], t_x[idx], x[idx]))
     idx, w = idx[order], w[order]
     return Tuples(np.asarray(x[idx], dtype=np.float64), t_x[idx], big_t[idx], w)
@@ -410,18 +461,22 @@ def _newton(
             return (theta, f, h, it) if not _at_bound(theta) else None
         longest = float(np.max(np.abs(step)))
         t = min(1.0, _NEWTON_MAX_STEP / longest) if longest > 0 else 1.0
+        # the first trial is evaluated to second order: it is usually accepted and
+        # is then the next iterate; backtracking trials need the value only
+        order = 2
         while True:
             trial = np.clip(theta + t * step, -_LOG_BOUND, _LOG_BOUND)
-            f_trial = objective(trial, 0)[0]
+            f_trial, g_trial, h_trial = objective(trial, order)
             if np.isfinite(f_trial) and f_trial >= f + 1e-4 * t * gain:
                 break
+            order = 0
             t *= 0.5
             if t < 1e-10:
                 # no ascent left along the step: converged to rounding if the gain is negligible
                 ok = definite and 0.5 * gain * scale <= 1e3 * tol * max(1.0, abs(f) * scale)
                 return (theta, f, h, it) if ok and not _at_bound(theta) else None
         theta = trial
-        f, g, h = objective(theta, 2)
+        f, g, h = (f_trial, g_trial, h_trial) if order == 2 else objective(theta, 2)
     return None
 
 

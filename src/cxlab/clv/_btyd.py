@@ -68,18 +68,26 @@ class PurchaseModel(LogParamFitter):
         """Index structures reused by every likelihood evaluation of one fit."""
         return None
 
-    @staticmethod
     def _total(
-        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any
+        self, p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any
     ) -> tuple[float, FloatArray]:
-        """Weighted total log-likelihood and its gradient in the natural parameters."""
-        raise NotImplementedError
+        """Weighted total log-likelihood and its gradient in the natural parameters
+        (the L-BFGS-B objective): by default :attr:`_total_to_order` to first order."""
+        if self._total_to_order is None:
+            raise NotImplementedError
+        total, grad, _ = self._total_to_order(p, x, t_x, big_t, w, prep, 1)
+        return total, grad
 
-    #: Models with an exact Hessian override this with a function of
+    #: Models with an exact Hessian set this to a function of
     #: ``(p, x, t_x, big_t, w, prep, order)`` returning the total and, up to
     #: ``order`` (0, 1 or 2), its gradient and Hessian in the natural parameters;
     #: they are then fitted by Newton's method (see :func:`fit_log_params`).
+    #: A model without one overrides :meth:`_total`.
     _total_to_order: Any = None
+
+    #: Whether a model with :attr:`_total_to_order` is fitted by Newton's method
+    #: (False: by L-BFGS-B on the gradient alone, as the tests compare).
+    _newton_fit: ClassVar[bool] = True
 
     #: Whether :meth:`_total` calls BLAS (matrix products); models whose sums go
     #: through einsum set it False and are fitted without a BLAS thread limit.
@@ -133,11 +141,12 @@ class PurchaseModel(LogParamFitter):
             raise InputDataError(f"{who}: n_starts must be an integer >= 1; got {self.n_starts!r}.")
         cols = frame_columns(X, RFM_COLUMNS, who=who, as_float=False)
         x, t_x, big_t = cols["frequency"], cols["recency"], cols["T"]
-        w = check_sample_weight(sample_weight, x.size, who=who)
+        # without weights the rows are counted (no array of ones to build)
+        w = None if sample_weight is None else check_sample_weight(sample_weight, x.size, who=who)
         tuples = distinct_rfm(x, t_x, big_t, w)
         # the contract holds row by row iff it holds on the distinct tuples (fewer to check);
         # rows of weight 0 are not in the tuples, so then the rows themselves are checked
-        if np.all(w):
+        if w is None or np.all(w):
             try:
                 check_rfm({"frequency": tuples.x, "recency": tuples.t_x, "T": tuples.T}, who=who)
             except InputDataError:
@@ -147,7 +156,7 @@ class PurchaseModel(LogParamFitter):
             check_rfm({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}, who=who)
         logger.info("%s: fitting on %d distinct tuples from %d rows", who, tuples.x.size, x.size)
         result = self._fit_tuples(tuples)
-        self._store_fit(result, w.sum())
+        self._store_fit(result, x.size if w is None else w.sum())
         return self
 
     def _fit_tuples(self, tuples: Tuples) -> FitResult:
@@ -163,7 +172,7 @@ class PurchaseModel(LogParamFitter):
             return total, grad_log
 
         newton: NewtonObjective | None = None
-        if self._total_to_order is not None:
+        if self._total_to_order is not None and self._newton_fit:
             to_order = self._total_to_order
 
             def newton(theta: FloatArray, order: int) -> tuple[float, FloatArray | None, FloatArray | None]:

@@ -44,18 +44,26 @@ def log1mexp(x: FloatArray) -> FloatArray:
 
 
 def log_series_1_e_c(
-    e: FloatArray, c: FloatArray, z: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    e: FloatArray, c: FloatArray, z: FloatArray, *, order: int = 1
+) -> tuple[FloatArray, ...]:
     """Log of ``S = 2F1(1, e; c; z) = sum_n (e)_n / (c)_n z**n`` and its derivatives.
 
     Valid for ``0 < e < c`` and ``0 <= z < 1``; each term is positive, so the
     sum is accurate to a few ulps. The loop runs over terms, vectorized over
     rows, and drops rows whose last term fell below half an ulp of their sum.
 
+    With ``tau_n`` the n-th term, ``A_n = sum_{k<n} 1/(e+k)`` and
+    ``C_n = -sum_{k<n} 1/(c+k)``: ``d tau_n/de = tau_n A_n``,
+    ``d tau_n/dc = tau_n C_n``, ``d tau_n/dz = n tau_n / z``, and the second
+    derivatives follow (``d A_n/de = -sum 1/(e+k)**2``, ``d C_n/dc = sum 1/(c+k)**2``,
+    ``d2 tau_n/dz2 = n (n-1) tau_n / z**2``); all are summed alongside ``S``.
+
     Returns
     -------
-    log_s, dlog_s_de, dlog_s_dc, dlog_s_dz
-        Arrays of the shape of the broadcast inputs.
+    tuple of arrays of the shape of the broadcast inputs
+        ``order=0``: ``(log_s,)``; ``order=1``: ``log_s`` and ``d log S`` by
+        ``e``, ``c``, ``z``; ``order=2``: those and the second derivatives of
+        ``log S`` by ``ee, ec, ez, cc, cz, zz``.
     """
     e, c, z = np.broadcast_arrays(
         np.asarray(e, dtype=np.float64),
@@ -65,16 +73,16 @@ def log_series_1_e_c(
     shape = e.shape
     e, c, z = e.ravel(), c.ravel(), z.ravel()
     m = e.size
-    s_tot = np.ones(m)
-    s_e = np.zeros(m)
-    s_c = np.zeros(m)
-    s_z = np.zeros(m)
+    # accumulated sums: S, then by order S_e, S_c, S_z, then S_ee, S_ec, S_ez, S_cc, S_cz, S_zz
+    n_sums = (1, 4, 10)[order]
+    out = np.zeros((n_sums, m))
+    acc = np.zeros((n_sums, m))
+    acc[0] = 1.0
     idx = np.arange(m)
     ea, ca, za = e, c, z
     tau = np.ones(m)
-    d_e = np.zeros(m)
-    d_c = np.zeros(m)
-    sa, sea, sca, sza = s_tot.copy(), s_e.copy(), s_c.copy(), s_z.copy()
+    # A, C (order >= 1); A2 = sum 1/(e+k)**2, C2 = sum 1/(c+k)**2 and tau_{n-1}/z (order 2)
+    aux = np.zeros((5, m))
     n = 0
     while idx.size:
         n += 1
@@ -84,31 +92,59 @@ def log_series_1_e_c(
                 f"{_SERIES_MAX_TERMS} terms (z up to {za.max():.6g}); the parameters "
                 "are degenerate. Try other starting values or check the input data."
             )
-        ratio = (ea + (n - 1)) / (ca + (n - 1))
+        ie = 1.0 / (ea + (n - 1))
+        ic = 1.0 / (ca + (n - 1))
+        ratio = (ea + (n - 1)) * ic
         tau_over_z = tau * ratio
+        if order == 2:
+            # tau_n / z**2 = ratio_n tau_{n-1} / z (0 for n = 1, where n (n-1) = 0 anyway)
+            tau_over_z2 = ratio * aux[4]
+            aux[4] = tau_over_z
         tau = tau_over_z * za
-        d_e += 1.0 / (ea + (n - 1))
-        d_c -= 1.0 / (ca + (n - 1))
-        sa += tau
-        sea += tau * d_e
-        sca += tau * d_c
-        sza += n * tau_over_z
+        acc[0] += tau
+        if order >= 1:
+            a_n, c_n = aux[0], aux[1]
+            a_n += ie
+            c_n -= ic
+            acc[1] += tau * a_n
+            acc[2] += tau * c_n
+            acc[3] += n * tau_over_z
+            if order == 2:
+                a2, c2 = aux[2], aux[3]
+                a2 += ie * ie
+                c2 += ic * ic
+                acc[4] += tau * (a_n * a_n - a2)
+                acc[5] += tau * (a_n * c_n)
+                acc[6] += n * tau_over_z * a_n
+                acc[7] += tau * (c_n * c_n + c2)
+                acc[8] += n * tau_over_z * c_n
+                acc[9] += (n * (n - 1)) * tau_over_z2
         if n % 4 == 0:
-            done = tau <= _SERIES_RTOL * sa
+            done = tau <= _SERIES_RTOL * acc[0]
             if done.any():
-                fin = idx[done]
-                s_tot[fin], s_e[fin], s_c[fin], s_z[fin] = sa[done], sea[done], sca[done], sza[done]
+                out[:, idx[done]] = acc[:, done]
                 keep = ~done
                 idx = idx[keep]
-                ea, ca, za, tau, d_e, d_c = ea[keep], ca[keep], za[keep], tau[keep], d_e[keep], d_c[keep]
-                sa, sea, sca, sza = sa[keep], sea[keep], sca[keep], sza[keep]
-    log_s = np.log(s_tot)
-    return (
-        log_s.reshape(shape),
-        (s_e / s_tot).reshape(shape),
-        (s_c / s_tot).reshape(shape),
-        (s_z / s_tot).reshape(shape),
-    )
+                ea, ca, za, tau = ea[keep], ca[keep], za[keep], tau[keep]
+                acc, aux = acc[:, keep], aux[:, keep]
+    s_tot = out[0]
+    res = [np.log(s_tot)]
+    if order >= 1:
+        d1 = out[1:4] / s_tot
+        res.extend(d1)
+        if order == 2:
+            (ls_e, ls_c, ls_z), d2 = d1, out[4:] / s_tot
+            res.extend(
+                [
+                    d2[0] - ls_e * ls_e,
+                    d2[1] - ls_e * ls_c,
+                    d2[2] - ls_e * ls_z,
+                    d2[3] - ls_c * ls_c,
+                    d2[4] - ls_c * ls_z,
+                    d2[5] - ls_z * ls_z,
+                ]
+            )
+    return tuple(r.reshape(shape) for r in res)
 
 
 def log_hyp2f1_a_b_a1(a: FloatArray, b: FloatArray, z: FloatArray) -> FloatArray:

@@ -279,14 +279,6 @@ class BetaGeo(PurchaseModel):
         return _bgnbd_prepare(x, t_x, big_t, w)
 
     @staticmethod
-    def _total(
-        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any
-    ) -> tuple[float, FloatArray]:
-        total, grad, _ = _bgnbd_total(p, x, t_x, big_t, w, prep)
-        assert grad is not None
-        return total, grad
-
-    @staticmethod
     def _total_to_order(
         p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any, order: int
     ) -> tuple[float, FloatArray | None, FloatArray | None]:

@@ -24,6 +24,10 @@ with ``M = max(alpha, beta)`` and ``b = s+1`` if ``alpha >= beta`` else
 ``b = r+x`` (FH05: ``s/(r+s+x) A_0 = s (G(t_x) - G(T))``). ``log G``
 and its gradient come from :mod:`cxlab.clv._special`; the difference
 ``G(t_x) - G(T)`` is taken in log space with ``log1mexp``.
+
+The fit is Newton's method on the exact Hessian (second derivatives of the
+series summed alongside it), as for BG/NBD; L-BFGS-B on the exact gradient is
+the fallback when Newton's method does not reach an interior maximum.
 """
 
 from __future__ import annotations
@@ -31,8 +35,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.optimize  # noqa: F401  (the L-BFGS-B fit of this model; loaded with it, as any import)
-from scipy.special import digamma, expit, gammaln, roots_legendre
+from scipy.special import digamma, gammaln, polygamma, roots_legendre
 
 from cxlab.clv._base import FloatArray, Tuples, dot, unique_inverse, unique_rows_inverse
 from cxlab.clv._btyd import PurchaseModel, gamma_rate_moments
@@ -45,6 +48,22 @@ def _log_g(
     r: float, alpha: float, s: float, beta: float, x: FloatArray, u: FloatArray, *, grad: bool
 ) -> tuple[FloatArray, FloatArray | None]:
     """``log G(u)`` for each ``(x, u)`` and its gradient in (r, alpha, s, beta)."""
+    lg, dg, _ = _log_g_to_order(r, alpha, s, beta, x, u, order=1 if grad else 0)
+    return lg, dg
+
+
+def _log_g_to_order(
+    r: float, alpha: float, s: float, beta: float, x: FloatArray, u: FloatArray, *, order: int
+) -> tuple[FloatArray, FloatArray | None, _LogGHessian | None]:
+    """``log G(u)`` for each ``(x, u)`` and, up to ``order``, its gradient
+    ``(m, 4)`` in (r, alpha, s, beta) and its Hessian (a :class:`_LogGHessian`).
+
+    ``log G = -a log(mu) - log(a) + (1-b) log(1-z) + log S(e, a+1, z)`` with
+    ``a = r+s+x``, ``mu = M+u``, ``z = (M-O)/mu`` (``M`` the larger of alpha and
+    beta, ``O`` the other); ``e`` and ``b`` are ``r+x`` and ``s+1`` in one order
+    or the other. Derivatives are taken in ``(a, e, b, M, O)`` and mapped onto
+    the parameters, each of which moves one or two of them with slope 1.
+    """
     a = r + s + x
     if alpha >= beta:
         m, other, b, e = alpha, beta, s + 1.0, r + x
@@ -52,27 +71,83 @@ def _log_g(
         m, other, b, e = beta, alpha, r + x, s + 1.0
     mu = m + u
     z = (m - other) / mu
-    log_s, s_e, s_c, s_z = log_series_1_e_c(e, a + 1.0, z)
+    series = log_series_1_e_c(e, a + 1.0, z, order=order)
+    log_s = series[0]
     log_1mz = np.log1p(-z)
     log_mu = np.log(mu)
     lg = -a * log_mu - np.log(a) + (1.0 - b) * log_1mz + log_s
-    if not grad:
-        return lg, None
-    common = -log_mu - 1.0 / a + s_c  # a and c = a+1 move with r and s alike
-    dz_term = -(1.0 - b) / (1.0 - z) + s_z
-    dz_dm = (other + u) / mu**2
-    dz_dother = -1.0 / mu
-    d_m = -a / mu + dz_term * dz_dm
-    d_other = dz_term * dz_dother
-    if alpha >= beta:  # b = s+1 moves with s, e = r+x with r
-        d_r = common + s_e
-        d_s = common - log_1mz
-        d_alpha, d_beta = d_m, d_other
-    else:  # b = r+x moves with r, e = s+1 with s
-        d_r = common - log_1mz
-        d_s = common + s_e
-        d_alpha, d_beta = d_other, d_m
-    return lg, np.stack([d_r, d_alpha, d_s, d_beta], axis=1)
+    if order == 0:
+        return lg, None, None
+    s_e, s_c, s_z = series[1:4]
+    inv_mu = 1.0 / mu
+    inv_1mz = 1.0 / (1.0 - z)
+    d_a = -log_mu - 1.0 / a + s_c  # a and c = a+1 move with r and s alike
+    z1 = -(1.0 - b) * inv_1mz + s_z  # d log G / dz
+    z_m = (other + u) * inv_mu * inv_mu
+    z_o = -inv_mu
+    d_m = -a * inv_mu + z1 * z_m
+    d_o = z1 * z_o
+    # (r, alpha, s, beta) from (a, e, b, M, O): r, s each move a and one of e, b
+    if alpha >= beta:
+        dg = np.stack([d_a + s_e, d_m, d_a - log_1mz, d_o], axis=1)
+    else:
+        dg = np.stack([d_a - log_1mz, d_o, d_a + s_e, d_m], axis=1)
+    if order == 1:
+        return lg, dg, None
+    s_ee, s_ec, s_ez, s_cc, s_cz, s_zz = series[4:]
+    z2 = -(1.0 - b) * inv_1mz * inv_1mz + s_zz  # d2 log G / dz2
+    z_mm = -2.0 * z_m * inv_mu
+    z_mo = inv_mu * inv_mu
+    # the nonzero entries of the upper triangle of the Hessian in (a, e, b, M, O)
+    entries = (
+        (0, 0, 1.0 / (a * a) + s_cc),
+        (0, 1, s_ec),
+        (0, 3, -inv_mu + s_cz * z_m),
+        (0, 4, s_cz * z_o),
+        (1, 1, s_ee),
+        (1, 3, s_ez * z_m),
+        (1, 4, s_ez * z_o),
+        (2, 3, z_m * inv_1mz),
+        (2, 4, z_o * inv_1mz),
+        (3, 3, a * inv_mu * inv_mu + z2 * z_m * z_m + z1 * z_mm),
+        (3, 4, z2 * z_m * z_o + z1 * z_mo),
+        (4, 4, z2 * z_o * z_o),
+    )
+    if alpha >= beta:
+        jac = np.array([[1, 1, 0, 0, 0], [0, 0, 0, 1, 0], [1, 0, 1, 0, 0], [0, 0, 0, 0, 1]], dtype=np.float64)
+    else:
+        jac = np.array([[1, 0, 1, 0, 0], [0, 0, 0, 0, 1], [1, 1, 0, 0, 0], [0, 0, 0, 1, 0]], dtype=np.float64)
+    dv = np.stack([d_a, s_e, -log_1mz, d_m, d_o], axis=1)  # the gradient in (a, e, b, M, O)
+    return lg, dg, _LogGHessian(dv, entries, jac)
+
+
+class _LogGHessian:
+    """Second-order parts of ``log G`` on the distinct pairs, kept in the
+    variables ``(a, e, b, M, O)``: the gradient there ``dv`` (m, 5), the nonzero
+    upper entries of the Hessian and the map ``jac`` onto (r, alpha, s, beta)."""
+
+    def __init__(self, dv: FloatArray, entries: tuple[tuple[int, int, FloatArray], ...], jac: FloatArray) -> None:
+        self.dv, self.entries, self.jac = dv, entries, jac
+
+    def weighted_sum(self, coef: FloatArray) -> FloatArray:
+        """``sum_i coef_i (H_i + g_i g_i')`` in (r, alpha, s, beta)."""
+        h = np.zeros((5, 5))
+        for i, j, arr in self.entries:
+            h[i, j] = dot(coef, arr)
+        h = h + np.triu(h, 1).T + _gram(coef, self.dv)
+        return np.einsum("pv,vw,qw->pq", self.jac, h, self.jac)
+
+    def full(self) -> FloatArray:
+        """Per-pair Hessians ``(m, 4, 4)`` in (r, alpha, s, beta) (for tests)."""
+        hv = np.zeros((self.dv.shape[0], 5, 5))
+        for i, j, arr in self.entries:
+            hv[:, i, j] = hv[:, j, i] = arr
+        return np.einsum("pv,ivw,qw->ipq", self.jac, hv, self.jac)
+
+
+def _gram(weight: FloatArray, a: FloatArray) -> FloatArray:
+    """``sum_i weight_i a_i a_i'`` for the rows ``a_i`` of ``a``, without BLAS."""
+    return np.einsum("ij,ik->jk", a * weight[:, None], a)
 
 
 def _pnbd_prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray | None = None) -> tuple[Any, ...]:
@@ -138,17 +213,33 @@ def _pnbd_rows(
 
 
 def _pnbd_total(
-    p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: tuple[Any, ...]
-) -> tuple[float, FloatArray]:
-    """Weighted total log-likelihood and gradient in (r, alpha, s, beta), for fitting.
+    p: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+    w: FloatArray,
+    prep: tuple[Any, ...],
+    order: int = 1,
+) -> tuple[float, FloatArray | None, FloatArray | None]:
+    """Weighted total log-likelihood and, up to ``order``, its gradient and
+    Hessian in (r, alpha, s, beta), for fitting.
 
     Same algebra as :func:`_pnbd_rows`; weights are pushed onto the distinct
     ``x`` values and ``(x, u)`` pairs so that no per-row gradient matrix is built.
+    Each row is ``K + log(exp(P) + exp(Q))`` with ``Q = log(s) + log D``,
+    ``D = G(t_x) - G(T)``. With ``omega`` the weight of the ``Q`` branch, the
+    Hessian of the log-sum is ``(1-omega) P'' + omega Q'' + omega (1-omega) dd'``
+    with ``dd = grad Q - grad P``; with ``q = G(T)/G(t_x)`` and ``g_u``, ``H_u``
+    the gradient and Hessian of ``log G(u)``::
+
+        grad log D = (g_t - q g_T) / (1 - q)
+        hess log D = (H_t + g_t g_t' - q (H_T + g_T g_T')) / (1 - q) - grad log D grad log D'
+
+    whose first part is summed over the distinct ``(x, u)`` pairs.
     """
     r, alpha, s, beta = p
     _, inv_t, inv_big, ux, xinv, w_x, pair_x, pair_u = prep
-    lg_u, dg_u = _log_g(r, alpha, s, beta, pair_x, pair_u, grad=True)
-    assert dg_u is not None
+    lg_u, dg_u, hg_u = _log_g_to_order(r, alpha, s, beta, pair_x, pair_u, order=order)
     lg_t, lg_big = lg_u[inv_t], lg_u[inv_big]
     has_gap = (t_x < big_t) & (lg_big < lg_t)
     log_q = np.where(has_gap, lg_big - lg_t, -1.0)
@@ -163,24 +254,53 @@ def _pnbd_total(
     total = float(
         dot(w_x, gammaln(r + ux)) + sw * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta)) + dot(w, lse)
     )
+    if order == 0:
+        return total, None, None
+    assert dg_u is not None
     omega = np.exp(q_term - lse)
     w_p = w * (1.0 - omega)
     w_q = w * omega
+    inv_at, inv_bt = 1.0 / (alpha + big_t), 1.0 / (beta + big_t)
+    rx = r + x
+    sw_q = float(w_q.sum())
     g = np.array(
         [
             dot(w_x, digamma(r + ux)) - sw * digamma(r) + sw * np.log(alpha) - dot(w_p, log_at),
-            sw * r / alpha - dot(w_p * (r + x), 1.0 / (alpha + big_t)),
-            sw * np.log(beta) - dot(w_p, log_bt) + w_q.sum() / s,
-            sw * s / beta - dot(w_p * s, 1.0 / (beta + big_t)),
+            sw * r / alpha - dot(w_p * rx, inv_at),
+            sw * np.log(beta) - dot(w_p, log_bt) + sw_q / s,
+            sw * s / beta - s * dot(w_p, inv_bt),
         ]
     )
     # d log D = (dG_t - q dG_T) / (1 - q), pushed onto the distinct (x, u) pairs
     q = np.where(has_gap, np.exp(log_q), 0.0)
-    scale = np.where(has_gap, w_q / -np.expm1(log_q), 0.0)
+    one_mq = np.where(has_gap, -np.expm1(log_q), 1.0)
+    scale = np.where(has_gap, w_q / one_mq, 0.0)
     coef = np.bincount(inv_t, weights=scale, minlength=lg_u.size) - np.bincount(
         inv_big, weights=scale * q, minlength=lg_u.size
     )
-    return total, g + np.einsum("i,ij->j", coef, dg_u)
+    g = g + np.einsum("i,ij->j", coef, dg_u)
+    if order == 1:
+        return total, g, None
+    assert hg_u is not None
+    h = hg_u.weighted_sum(coef)
+    # per row: grad log D (0 without a gap) and dd = grad Q - grad P
+    d_log_d = (dg_u[inv_t] - q[:, None] * dg_u[inv_big]) / one_mq[:, None]
+    h -= _gram(w_q, d_log_d)
+    dd = d_log_d
+    dd[:, 0] += log_at
+    dd[:, 1] += rx * inv_at
+    dd[:, 2] += 1.0 / s + log_bt
+    dd[:, 3] += s * inv_bt
+    h += _gram(w_q * (1.0 - omega), dd)
+    tri = float(dot(w_x, polygamma(1, r + ux))) - sw * float(polygamma(1, r))
+    h[0, 0] += tri
+    h[0, 1] += sw / alpha - dot(w_p, inv_at)
+    h[1, 1] += -sw * r / alpha**2 + dot(w_p * rx, inv_at * inv_at)
+    h[2, 2] += -sw_q / s**2
+    h[2, 3] += sw / beta - dot(w_p, inv_bt)
+    h[3, 3] += -sw * s / beta**2 + s * dot(w_p, inv_bt * inv_bt)
+    h[1, 0], h[3, 2] = h[0, 1], h[2, 3]
+    return total, g, 0.5 * (h + h.T)  # symmetric to the last bit (sums taken in different orders)
 
 
 def _one_minus_ratio_pow_over(k: FloatArray, log_ratio: FloatArray) -> FloatArray:
@@ -198,11 +318,12 @@ class ParetoNBD(PurchaseModel):
     ----------
     n_starts : int, default 3
         Optimizer starts. The first, moment estimates of ``r, alpha`` with
-        ``s = 1`` and ``beta`` = the mean ``T``, is run to convergence; the
-        others (random jitters drawn with ``random_state``) only if that fails,
-        as in :class:`BetaGeo`.
+        ``s = 1`` and ``beta`` = the mean ``T``, is run to convergence by
+        Newton's method on the exact Hessian (then by L-BFGS-B if Newton's
+        method does not reach an interior maximum); the others (random jitters
+        drawn with ``random_state``) only if that fails, as in :class:`BetaGeo`.
     max_iter : int, default 2000
-        L-BFGS-B iteration limit per start.
+        Iteration limit (Newton's method, and L-BFGS-B per start).
     tol : float, default 1e-13
         Relative tolerance on the mean log-likelihood (L-BFGS-B ``ftol``).
     random_state : int, numpy Generator or None, default 0
@@ -235,17 +356,17 @@ class ParetoNBD(PurchaseModel):
         # lifetimes' rates from the moments; lifetimes ~ Gamma(1, beta) with a mean of
         # the mean observation time
         r, alpha = gamma_rate_moments(tuples)
-        return r, alpha, 1.0, max(float(tuples.weight @ tuples.T / tuples.weight.sum()), 1e-3)
+        return r, alpha, 1.0, max(dot(tuples.weight, tuples.T) / float(tuples.weight.sum()), 1e-3)
 
     @staticmethod
     def _prepare(x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> Any:
         return _pnbd_prepare(x, t_x, big_t, w)
 
     @staticmethod
-    def _total(
-        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any
-    ) -> tuple[float, FloatArray]:
-        return _pnbd_total(p, x, t_x, big_t, w, prep)
+    def _total_to_order(
+        p: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray, prep: Any, order: int
+    ) -> tuple[float, FloatArray | None, FloatArray | None]:
+        return _pnbd_total(p, x, t_x, big_t, w, prep, order)
 
     @staticmethod
     def _rows(
