@@ -209,7 +209,7 @@ LONG_RUN_BLOCKS = (14, 28)
 def pool_sparse(
     z: np.ndarray, sd: np.ndarray, weight: np.ndarray, info: np.ndarray, boundary: int,
     min_info: float = MIN_INFO,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Pool consecutive sparse points of each series.
 
     ``z`` residuals, ``sd`` their point sd, ``weight`` each point's weight in the
@@ -217,11 +217,10 @@ def pool_sparse(
     information. A series whose median information per point is at least
     ``min_info`` is left as it is. Pools never cross ``boundary`` (the first
     monitored column). Returns the pooled residuals (at the last point of each
-    pool, NaN elsewhere) and the first column of each point's pool.
+    pool, NaN elsewhere).
     """
     S, T = z.shape
     out = z.copy()
-    start = np.tile(np.arange(T), (S, 1))
     sparse_rows = np.flatnonzero(np.nanmedian(np.where(np.isnan(z), np.nan, info), axis=1) < min_info)
     for i in sparse_rows:
         acc_r = acc_v = acc_info = 0.0
@@ -239,12 +238,11 @@ def pool_sparse(
             acc_v += (w * sd[i, t]) ** 2
             acc_info += info[i, t]
             out[i, t] = np.nan
-            start[i, t] = first
             if acc_info >= min_info:
                 out[i, t] = acc_r / np.sqrt(acc_v) if acc_v > 0 else np.nan
                 acc_r = acc_v = acc_info = 0.0
                 first = -1
-    return out, start
+    return out
 
 
 def long_run_factor(z: np.ndarray, train: np.ndarray, blocks: tuple[int, ...] = LONG_RUN_BLOCKS) -> np.ndarray:
