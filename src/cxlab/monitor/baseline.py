@@ -143,15 +143,19 @@ def fit_baseline(
         Standard errors (``mean``) or answer counts (``proportion``).
     """
     S, T = y.shape
-    X = design(T, weekday, train)
-    ok = ~np.isnan(y) & train[None, :]
-    yv = np.where(np.isnan(y), 0.0, y)
+    X_all = design(T, weekday, train)
+    # The fit sees only the training columns (every other point has weight 0).
+    X, yt = X_all[train], y[:, train]
+    se_t = None if se is None else se[:, train]
+    n_t = None if n is None else n[:, train]
+    ok = ~np.isnan(yt)
+    yv = np.where(ok, yt, 0.0)
     w = ok.astype(float)
     coef = _wls(X, yv, w)
     tau = np.zeros(S)
     for it in range(iterations):
         fit = coef @ X.T
-        se2 = _se2(kind, fit, se, n)
+        se2 = _se2(kind, fit, se_t, n_t)
         resid = yv - fit
         if it == 0:  # the spread settles fast; it is solved again on the final fit
             tau = _tau(resid, se2, ok)
@@ -170,13 +174,14 @@ def fit_baseline(
         coef_flat = np.zeros_like(coef[flat])
         coef_flat[:, keep] = _wls(X[:, keep], yv[flat], w[flat])
         coef[flat] = coef_flat
+    X = X_all
     expected = coef @ X.T
     if kind in ("count", "proportion"):
         expected = np.maximum(expected, 0.0)
     if kind == "proportion":
         expected = np.minimum(expected, 1.0)
     se2 = _se2(kind, expected, se, n)
-    tau = _tau(yv - expected, se2, ok)
+    tau = _tau(yv - expected[:, train], se2[:, train], ok)
     sd = np.sqrt(se2 + tau[:, None] ** 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(np.isnan(y) | (sd <= 0), np.nan, (y - expected) / sd)
