@@ -124,19 +124,26 @@ class ShewhartChart(Chart):
         u1 = ((state["u1"] << 1) | (xv > c)) & 0b11111
         d1 = ((state["d1"] << 1) | (xv < -c)) & 0b11111
         run = np.where(state["side"] == side, state["run"] + 1, 1)
-        two_up, two_dn = _BITS[u2] >= 2, _BITS[d2] >= 2
-        four_up, four_dn = _BITS[u1] >= 4, _BITS[d1] >= 4
+        two_up, two_dn = _TWO[u2], _TWO[d2]
+        four_up, four_dn = _FOUR[u1], _FOUR[d1]
         beyond = np.abs(xv) > 3 * c
-        rule = np.select([beyond, two_up | two_dn, four_up | four_dn, run >= m], [1, 2, 3, 4], 0).astype(np.int8)
-        direction = np.select([beyond, two_up, two_dn, four_up, four_dn], [side, 1, -1, 1, -1], side).astype(np.int8)
+        two, four = two_up | two_dn, four_up | four_dn
+        # The first rule that fires, in the order of WE_RULES, and its side.
+        rule = np.where(beyond, 1, np.where(two, 2, np.where(four, 3, np.where(run >= m, 4, 0)))).astype(np.int8)
+        direction = np.where(beyond | ~(two | four), side,
+                             np.where(two, np.where(two_up, 1, -1), np.where(four_up, 1, -1))).astype(np.int8)
         alarm = valid & (rule > 0)
+        keep = ~valid
+        reset = alarm | keep
         for key, new in (("u2", u2), ("d2", d2), ("u1", u1), ("d1", d1), ("run", run), ("side", side)):
-            state[key] = np.where(valid, np.where(alarm, 0, new), state[key])
+            # an alarm restarts the chart; a missing point leaves it as it was
+            state[key] = np.where(reset, np.where(keep, state[key], 0), new)
         return Step(xv, alarm, direction, np.where(valid, rule, 0).astype(np.int8))
 
 
-#: Number of set bits of 0..31.
+#: Number of set bits of 0..31, and whether they make 2 of 3 / 4 of 5.
 _BITS = np.array([bin(i).count("1") for i in range(32)])
+_TWO, _FOUR = _BITS >= 2, _BITS >= 4
 
 
 CHARTS: dict[str, type[Chart]] = {"ewma": EWMAChart, "cusum": CUSUMChart, "shewhart": ShewhartChart}
