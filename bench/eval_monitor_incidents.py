@@ -5,8 +5,9 @@ script runs the same set-up (its own functions: reference scale, incident
 layout, metrics, default ``monitor_series`` settings) on as many seeds as asked
 and prints the distributions the test only summarizes:
 
-- false alarms per series-year on the series without an incident, per metric
-  and method, as a multiple of the requested rate;
+- false alarms per series-year on the seeds' series without an incident (the
+  test also counts its clean reference seed), per metric and method, as a
+  multiple of the requested rate;
 - per incident size (1 and 2 sd) and series (late-delivery rate, orders):
   share detected, delay, and the distribution of ``|estimated - true|`` start.
 
