@@ -90,11 +90,14 @@ def rows_of(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
                 q = f"{r['rows_per_s']:,} rows/s, {r['errors']} errors"
             out.append({"bench": "serve", "case": r["test"], "contender": "cxlab serve", "quality": q})
     elif name == "monitor":
-        for r in payload.get("table", []):
-            out.append({"bench": "monitor", "case": f"{r['series']:,} series x {r['days']} days",
-                        "contender": r["contender"], "compute best s": r["total_s"],
-                        "x cxlab compute": r.get("speedup_vs_cxlab", 1.0),
-                        "quality": f"charts {r['charts_s']:.2f} s + calibration {r['calibration_s']:.2f} s"})
+        case = f"{payload.get('series', 0):,} series x {payload.get('days')} days, charts + calibration"
+        agree = payload.get("agreement", {})
+        for r in payload.get("rows", []):
+            last = r.get("last", {})
+            q = (f"charts {last.get('charts_s', 0):.2f} s + calibration {last.get('calibration_s', 0):.2f} s "
+                 f"(last run); alarms {agree.get('alarms_shared', 0):,} shared, "
+                 f"{agree.get('alarms_cxlab_only', 0)} cxlab only, {agree.get('alarms_peer_only', 0)} peer only")
+            out.append(_harness_row("monitor", case, r, q))
     elif name == "uplift":
         for r in payload.get("rows", []):
             out.append({"bench": "uplift", "case": f"{r['learner']}-learner, {r['rows']:,} rows",

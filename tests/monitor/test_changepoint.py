@@ -14,15 +14,17 @@ from cxlab.monitor.baseline import long_run_factor
 from cxlab.monitor.charts import change_start
 
 
-def _brute_force(x: np.ndarray, direction: int) -> int:
-    """argmax over splits of the two-segment Gaussian log-likelihood (unit
-    variance, both means free), among splits whose means differ in ``direction``."""
+def _brute_force(x: np.ndarray, w: np.ndarray, direction: int) -> int:
+    """argmax over splits of the two-segment Gaussian log-likelihood (variance
+    1 / w per point, both means free), among splits whose means differ in
+    ``direction``: each segment's mean is its weighted mean."""
     best, at = -np.inf, -1
     for tau in range(1, x.size):
-        a, b = x[:tau], x[tau:]
-        if direction * (b.mean() - a.mean()) <= 0:
+        a, b, wa, wb = x[:tau], x[tau:], w[:tau], w[tau:]
+        ma, mb = np.average(a, weights=wa), np.average(b, weights=wb)
+        if direction * (mb - ma) <= 0:
             continue
-        loglik = -0.5 * (((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum())
+        loglik = -0.5 * ((wa * (a - ma) ** 2).sum() + (wb * (b - mb) ** 2).sum())
         if loglik > best:
             best, at = loglik, tau
     return at
@@ -31,15 +33,28 @@ def _brute_force(x: np.ndarray, direction: int) -> int:
 @pytest.mark.parametrize("seed", range(6))
 def test_change_start_is_the_likelihood_maximizer(seed) -> None:
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(50)
-    x[35:] += 1.5
+    sd = rng.uniform(0.5, 3.0, 50)  # each point its own known sd
+    x = rng.standard_normal(50) * sd
+    x[35:] += 1.5 * sd[35:]
+    w = 1.0 / sd**2
     x[rng.choice(50, 6, replace=False)] = np.nan  # closed days are skipped
+    w[rng.choice(50, 3, replace=False)] = 0.0  # so are points of no weight
     for direction in (1, -1):
-        ok = np.flatnonzero(~np.isnan(x))
-        expect = _brute_force(x[ok], direction)
-        got = change_start(x, 49, 0, direction)
-        assert got == (ok[expect] if expect >= 0 else got)
-    assert change_start(x, 49, 10, 1) >= 10  # never before the window
+        ok = np.flatnonzero(~np.isnan(x) & (w > 0))
+        expect = _brute_force(x[ok], w[ok], direction)
+        got = change_start(x, w, 49, 0, direction)
+        assert got == (ok[expect] if expect >= 0 else 49)
+    assert change_start(x, w, 49, 10, 1) >= 10  # never before the last in-control restart
+
+
+def test_equal_weights_do_not_matter() -> None:
+    """With one variance for all points the estimate does not depend on it."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(80)
+    x[60:] -= 1.0
+    one = change_start(x, np.ones(80), 79, 0, -1)
+    assert change_start(3.0 * x, np.full(80, 1 / 9), 79, 0, -1) == one
+    assert 50 <= one <= 70
 
 
 def test_baseline_bias_before_the_change_does_not_pull_the_start_back() -> None:
@@ -48,11 +63,12 @@ def test_baseline_bias_before_the_change_does_not_pull_the_start_back() -> None:
     & Samuel) dates most of them at the start of the bias instead."""
     rng = np.random.default_rng(3)
     hits_two, hits_known = 0, 0
+    w = np.ones(60)
     for _ in range(400):
         x = rng.standard_normal(60)
         x[10:] += 0.7
         x[57:] += 2.0
-        hits_two += abs(change_start(x, 59, 0, 1) - 57) <= 1
+        hits_two += abs(change_start(x, w, 59, 0, 1) - 57) <= 1
         tail = np.cumsum(x[::-1])[::-1]
         hits_known += abs(int(np.argmax(tail**2 / np.arange(60, 0, -1))) - 57) <= 1
     assert hits_two >= 0.5 * 400
@@ -60,12 +76,15 @@ def test_baseline_bias_before_the_change_does_not_pull_the_start_back() -> None:
 
 
 def test_change_start_edge_cases() -> None:
+    w = np.ones(5)
     x = np.array([np.nan, np.nan, 2.5])
-    assert change_start(x, 2, 0, 1) == 2  # a single point: the change starts there
-    assert change_start(np.full(4, np.nan), 3, 0, 1) == 3
+    assert change_start(x, w[:3], 2, 0, 1) == 2  # a single point: the change starts there
+    assert change_start(np.full(4, np.nan), w[:4], 3, 0, 1) == 3
     y = np.array([0.1, -0.2, 0.0, 3.0, 3.2])
-    assert change_start(y, 4, 0, 1) == 3
-    assert change_start(-y, 4, 0, -1) == 3
+    assert change_start(y, w, 4, 0, 1) == 3
+    assert change_start(-y, w, 4, 0, -1) == 3
+    assert change_start(y, w, 4, 0, -1) == 4  # every split rises: no downward change, the alarm's point
+    assert change_start(np.arange(5.0), w, 4, 0, -1) == 4  # no split in the direction: the alarm's point
 
 
 def test_long_run_factor_measures_autocorrelation() -> None:

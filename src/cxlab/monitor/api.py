@@ -37,10 +37,6 @@ PATTERN_EXPECTED = 0.5
 #: ahead drifts away from a growing series (generated orders: 2.6x the
 #: requested false-alarm rate with one fit, 1.2-1.4x refitted every 28 days).
 REFIT_POINTS = {"day": 28, "week": 4}
-#: Points before an alarm searched for the start of the change (nine weeks of
-#: days, a quarter of weeks): long enough for the slowest detection of a 1-sd
-#: shift, short enough that the slow wander of a baseline is not a step.
-CHANGE_WINDOW = {"day": 63, "week": 13}
 
 ALARM_COLUMNS = (
     "metric", "segment", "alarm_date", "change_start", "direction", "size", "method",
@@ -192,8 +188,8 @@ def _put(full: np.ndarray, part: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Baselines per kind: expected, sd, z (NaN where not charted), closed
-    mask, and the first column of each point's pool (sparse series)."""
+    """Baselines per kind: expected, sd, z (NaN where not charted; sparse
+    series pooled) and the closed mask."""
     S, T = series.value.shape
     expected = np.full((S, T), np.nan)
     sd = np.full((S, T), np.nan)
@@ -230,11 +226,11 @@ def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, ...]:
     info = np.where(kinds[:, None] == "proportion", series.n * np.minimum(p, 1.0 - p),
                     np.where(kinds[:, None] == "count", expected, np.inf))
     boundary = int(np.flatnonzero(train).max()) + 1
-    z, pool_start = pool_sparse(z, sd, weight, info, boundary)
+    z = pool_sparse(z, sd, weight, info, boundary)
     factor = long_run_factor(z, train)
     z = z / np.sqrt(factor)[:, None]
     sd = sd * np.sqrt(factor)[:, None]
-    return expected, sd, z, closed, pool_start
+    return expected, sd, z, closed
 
 
 def _fit_rolling(series: SeriesSet, train: np.ndarray, refit_days: int) -> tuple[np.ndarray, ...]:
@@ -244,7 +240,7 @@ def _fit_rolling(series: SeriesSet, train: np.ndarray, refit_days: int) -> tuple
     out = _fit(series, train)
     if not refit_days:
         return out
-    expected, sd, z, closed, pool_start = (a.copy() for a in out)
+    expected, sd, z, closed = (a.copy() for a in out)
     length = int(train.sum())
     T = train.size
     begin = int(np.flatnonzero(train).max()) + 1 + refit_days
@@ -253,9 +249,9 @@ def _fit_rolling(series: SeriesSet, train: np.ndarray, refit_days: int) -> tuple
         window[max(0, b - length) : b] = True
         part = _fit(series, window)
         cols = slice(b, min(b + refit_days, T))
-        for full, new in zip((expected, sd, z, closed, pool_start), part):
+        for full, new in zip((expected, sd, z, closed), part):
             full[:, cols] = new[:, cols]
-    return expected, sd, z, closed, pool_start
+    return expected, sd, z, closed
 
 
 def monitor_series(
@@ -314,7 +310,7 @@ def monitor_series(
         )
     with warnings.catch_warnings():  # series with no data give all-NaN slices; screened below
         warnings.simplefilter("ignore", RuntimeWarning)
-        expected, sd, z, closed, pool_start = _fit_rolling(series, train, refit_days)
+        expected, sd, z, closed = _fit_rolling(series, train, refit_days)
         reasons = _screen(series, train, ~closed)
     skipped = pd.DataFrame(
         [{"metric": m, "segment": s, "reason": r} for (m, s), r in zip(series.keys, reasons) if r],
@@ -337,7 +333,7 @@ def monitor_series(
     for method, lim in limits.items():
         run = run_chart(lim, zl, first)
         for j, t in zip(*np.nonzero(run.alarm)):
-            alarms.append(_alarm(series, rows[j], j, t, run, zl, expected, method, pool_start[rows[j]]))
+            alarms.append(_alarm(series, rows[j], j, t, run, zl, expected, sd, closed, method))
         charts.append(_chart_frame(series, rows, run, lim, expected, sd, z, closed, method, train))
     alarm_df = pd.DataFrame(alarms, columns=list(ALARM_COLUMNS))
     chart_df = _stack(charts)
@@ -347,19 +343,21 @@ def monitor_series(
     return MonitorResult(alarm_df, chart_df, skipped, limits, cps, float(arl0), charted)
 
 
-def _alarm(series: SeriesSet, i: int, j: int, t: int, run, zl, expected, method: str,  # noqa: ANN001
-           pool_start: np.ndarray) -> dict:
+def _alarm(series: SeriesSet, i: int, j: int, t: int, run, zl, expected, sd, closed,  # noqa: ANN001
+           method: str) -> dict:
     direction = int(run.direction[j, t])
     alarms_before = np.flatnonzero(run.alarm[j, :t])
-    # The change began after the previous alarm and (a step change, not a
-    # drift) within the last CHANGE_WINDOW points; the window may reach back
-    # into the training period, whose residuals are in control.
-    begin = max(int(alarms_before[-1]) + 1 if alarms_before.size else 0, t - CHANGE_WINDOW[series.grain] + 1)
-    start = int(pool_start[change_start(zl[j], t, begin, direction)])
-    y = series.value[i, start : t + 1]
-    e = expected[i, start : t + 1]
-    ok = ~np.isnan(y) & ~np.isnan(zl[j, start : t + 1])
-    size = float(np.mean(y[ok] - e[ok])) if ok.any() else float("nan")
+    # The change began after the previous alarm (the chart restarted in
+    # control there), or anywhere in the data before the first one. Daily
+    # residuals, each with its own variance, date it to the day even where
+    # sparse points were pooled for the chart.
+    begin = int(alarms_before[-1]) + 1 if alarms_before.size else 0
+    resid = np.where(closed[i], np.nan, series.value[i] - expected[i])
+    with np.errstate(divide="ignore"):
+        weight = np.where(sd[i] > 0, 1.0 / sd[i] ** 2, 0.0)
+    start = change_start(resid, weight, t, begin, direction)
+    ok = ~np.isnan(resid[start : t + 1])
+    size = float(np.mean(resid[start : t + 1][ok])) if ok.any() else float("nan")
     metric, segment = series.keys[i]
     return {
         "metric": metric,

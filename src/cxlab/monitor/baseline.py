@@ -143,15 +143,19 @@ def fit_baseline(
         Standard errors (``mean``) or answer counts (``proportion``).
     """
     S, T = y.shape
-    X = design(T, weekday, train)
-    ok = ~np.isnan(y) & train[None, :]
-    yv = np.where(np.isnan(y), 0.0, y)
+    X_all = design(T, weekday, train)
+    # The fit sees only the training columns (every other point has weight 0).
+    X, yt = X_all[train], y[:, train]
+    se_t = None if se is None else se[:, train]
+    n_t = None if n is None else n[:, train]
+    ok = ~np.isnan(yt)
+    yv = np.where(ok, yt, 0.0)
     w = ok.astype(float)
     coef = _wls(X, yv, w)
     tau = np.zeros(S)
     for it in range(iterations):
         fit = coef @ X.T
-        se2 = _se2(kind, fit, se, n)
+        se2 = _se2(kind, fit, se_t, n_t)
         resid = yv - fit
         if it == 0:  # the spread settles fast; it is solved again on the final fit
             tau = _tau(resid, se2, ok)
@@ -170,13 +174,14 @@ def fit_baseline(
         coef_flat = np.zeros_like(coef[flat])
         coef_flat[:, keep] = _wls(X[:, keep], yv[flat], w[flat])
         coef[flat] = coef_flat
+    X = X_all
     expected = coef @ X.T
     if kind in ("count", "proportion"):
         expected = np.maximum(expected, 0.0)
     if kind == "proportion":
         expected = np.minimum(expected, 1.0)
     se2 = _se2(kind, expected, se, n)
-    tau = _tau(yv - expected, se2, ok)
+    tau = _tau(yv - expected[:, train], se2[:, train], ok)
     sd = np.sqrt(se2 + tau[:, None] ** 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(np.isnan(y) | (sd <= 0), np.nan, (y - expected) / sd)
@@ -209,7 +214,7 @@ LONG_RUN_BLOCKS = (14, 28)
 def pool_sparse(
     z: np.ndarray, sd: np.ndarray, weight: np.ndarray, info: np.ndarray, boundary: int,
     min_info: float = MIN_INFO,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Pool consecutive sparse points of each series.
 
     ``z`` residuals, ``sd`` their point sd, ``weight`` each point's weight in the
@@ -217,11 +222,10 @@ def pool_sparse(
     information. A series whose median information per point is at least
     ``min_info`` is left as it is. Pools never cross ``boundary`` (the first
     monitored column). Returns the pooled residuals (at the last point of each
-    pool, NaN elsewhere) and the first column of each point's pool.
+    pool, NaN elsewhere).
     """
     S, T = z.shape
     out = z.copy()
-    start = np.tile(np.arange(T), (S, 1))
     sparse_rows = np.flatnonzero(np.nanmedian(np.where(np.isnan(z), np.nan, info), axis=1) < min_info)
     for i in sparse_rows:
         acc_r = acc_v = acc_info = 0.0
@@ -239,12 +243,11 @@ def pool_sparse(
             acc_v += (w * sd[i, t]) ** 2
             acc_info += info[i, t]
             out[i, t] = np.nan
-            start[i, t] = first
             if acc_info >= min_info:
                 out[i, t] = acc_r / np.sqrt(acc_v) if acc_v > 0 else np.nan
                 acc_r = acc_v = acc_info = 0.0
                 first = -1
-    return out, start
+    return out
 
 
 def long_run_factor(z: np.ndarray, train: np.ndarray, blocks: tuple[int, ...] = LONG_RUN_BLOCKS) -> np.ndarray:

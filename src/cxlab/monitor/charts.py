@@ -124,19 +124,26 @@ class ShewhartChart(Chart):
         u1 = ((state["u1"] << 1) | (xv > c)) & 0b11111
         d1 = ((state["d1"] << 1) | (xv < -c)) & 0b11111
         run = np.where(state["side"] == side, state["run"] + 1, 1)
-        two_up, two_dn = _BITS[u2] >= 2, _BITS[d2] >= 2
-        four_up, four_dn = _BITS[u1] >= 4, _BITS[d1] >= 4
+        two_up, two_dn = _TWO[u2], _TWO[d2]
+        four_up, four_dn = _FOUR[u1], _FOUR[d1]
         beyond = np.abs(xv) > 3 * c
-        rule = np.select([beyond, two_up | two_dn, four_up | four_dn, run >= m], [1, 2, 3, 4], 0).astype(np.int8)
-        direction = np.select([beyond, two_up, two_dn, four_up, four_dn], [side, 1, -1, 1, -1], side).astype(np.int8)
+        two, four = two_up | two_dn, four_up | four_dn
+        # The first rule that fires, in the order of WE_RULES, and its side.
+        rule = np.where(beyond, 1, np.where(two, 2, np.where(four, 3, np.where(run >= m, 4, 0)))).astype(np.int8)
+        direction = np.where(beyond | ~(two | four), side,
+                             np.where(two, np.where(two_up, 1, -1), np.where(four_up, 1, -1))).astype(np.int8)
         alarm = valid & (rule > 0)
+        keep = ~valid
+        reset = alarm | keep
         for key, new in (("u2", u2), ("d2", d2), ("u1", u1), ("d1", d1), ("run", run), ("side", side)):
-            state[key] = np.where(valid, np.where(alarm, 0, new), state[key])
+            # an alarm restarts the chart; a missing point leaves it as it was
+            state[key] = np.where(reset, np.where(keep, state[key], 0), new)
         return Step(xv, alarm, direction, np.where(valid, rule, 0).astype(np.int8))
 
 
-#: Number of set bits of 0..31.
+#: Number of set bits of 0..31, and whether they make 2 of 3 / 4 of 5.
 _BITS = np.array([bin(i).count("1") for i in range(32)])
+_TWO, _FOUR = _BITS >= 2, _BITS >= 4
 
 
 CHARTS: dict[str, type[Chart]] = {"ewma": EWMAChart, "cusum": CUSUMChart, "shewhart": ShewhartChart}
@@ -181,37 +188,44 @@ def run_chart(limits: Limits, x: np.ndarray, first: int = 0) -> ChartRun:
     return ChartRun(stat, alarm, direction, rule)
 
 
-def change_start(x: np.ndarray, end: int, begin: int, direction: int) -> int:
-    """Maximum-likelihood start of one step change in ``x[begin:end+1]`` (unit
-    variance residuals, NaN skipped), both means unknown: the first point of
-    the after-segment maximizing the likelihood-ratio statistic of a normal
-    mean change, ``k m / (k + m) (mean_after - mean_before)^2`` (``k`` points
-    before, ``m`` from the candidate to ``end``), among splits whose means differ
-    in ``direction`` (Hawkins, Qiu & Kang 2003; Pignatiello & Samuel 2001 take
-    the before-mean as known instead).
+def change_start(resid: np.ndarray, weight: np.ndarray, end: int, begin: int, direction: int) -> int:
+    """Maximum-likelihood start of one step change in the mean of
+    ``resid[begin:end+1]``, points of known variance ``1 / weight`` (NaN or
+    zero weight: no point).
 
-    Estimating the before-mean keeps a small bias of the baseline over the
-    window (a refit that lags a growing series, a chance run of high days)
-    from pulling the estimate back in time. With fewer than two points, or no
-    split in ``direction``, it is the known-mean estimate: the ``tau``
-    maximizing ``(sum_{tau..end} x)^2 / (points from tau to end)``.
+    The model (Hawkins, Qiu & Kang 2003, with unequal known variances): the
+    points from ``begin`` (the first in-control point: the start of the data
+    or the point after the previous alarm) are independent normal with one
+    unknown mean up to ``tau - 1`` and another from ``tau`` to ``end`` (the
+    alarm). Profiling out both means, the log-likelihood ratio of a change at
+    ``tau`` is, up to a factor 1/2::
+
+        W_before W_after / (W_before + W_after) * (mean_after - mean_before)^2
+
+    with ``W`` the summed weights and ``mean`` the weighted means of the two
+    segments. The estimate is the ``tau`` maximizing it among the splits whose
+    means differ in ``direction`` (+1 up, -1 down). Both means are estimated:
+    a baseline that sits a little off for weeks (a refit lagging a growing
+    count, a chance run of high days) does not pull the start back to the
+    beginning of that bias, as the known-mean estimate (Pignatiello & Samuel
+    2001) and Page's last zero of the CUSUM do. No window is imposed: every
+    point since the last in-control restart counts. With fewer than two
+    points, or no split in ``direction``, the start is the alarm's point.
     """
-    seg = x[begin : end + 1]
-    idx = np.flatnonzero(~np.isnan(seg))
-    if idx.size == 0:
-        return end
-    v = seg[idx]
-    n = v.size
-    if n >= 2:
-        head = np.cumsum(v)[:-1]  # sum of the first k points, k = 1..n-1
-        k = np.arange(1, n, dtype=float)
-        diff = (v.sum() - head) / (n - k) - head / k
-        score = np.where(direction * diff > 0, k * (n - k) / n * diff**2, -1.0)
-        if score.max() >= 0:
-            return begin + int(idx[1 + int(np.argmax(score))])
-    tail = np.cumsum(v[::-1])[::-1]
-    known = np.where(direction * tail > 0, tail**2 / np.arange(n, 0, -1), -1.0)
-    return begin + int(idx[int(np.argmax(known))])
+    w = weight[begin : end + 1]
+    r = resid[begin : end + 1]
+    idx = np.flatnonzero(~np.isnan(r) & (w > 0))
+    if idx.size < 2:
+        return end if idx.size == 0 else begin + int(idx[0])
+    w, r = w[idx], r[idx]
+    wr = w * r
+    w_before = np.cumsum(w)[:-1]  # splits before point j = 1..n-1
+    s_before = np.cumsum(wr)[:-1]
+    w_after = w.sum() - w_before
+    diff = (wr.sum() - s_before) / w_after - s_before / w_before
+    score = np.where(direction * diff > 0, w_before * w_after / (w_before + w_after) * diff**2, -1.0)
+    j = int(np.argmax(score))
+    return begin + int(idx[j + 1]) if score[j] >= 0 else end
 
 
 Sampler = Callable[[np.random.Generator, int, float], np.ndarray]
