@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import narwhals as nw
 import numpy as np
@@ -20,8 +20,10 @@ from cxlab.experiments.units import (
     ARM, PROB, SEG, SEVERAL, SEVERAL_CODE, Assignment, add_inactive_units, assignment_frame, check_rates,
     metric_variables, name_arms, sufficient_statistics, unit_values, winsorize, with_attributes,
 )
-from cxlab.metrics import MetricSpec
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, Marketplace
+
+if TYPE_CHECKING:
+    from cxlab.metrics.spec import MetricSpec
 
 Correction = Literal["holm", "bh", "none"]
 
