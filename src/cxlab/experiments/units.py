@@ -234,6 +234,11 @@ def unit_values(
     every = [u for group in groups for u in group]
     value = {u.name: f"_v{i}" for i, u in enumerate(every)}
     rated = any(u.amount for u in every)
+    # Rows outside every unit's windows (before the first assignment's pre-period, after the
+    # last one's window) are dropped before the join: one look at the assigned units' times.
+    bounds = assignment.select(nw.col(AT).min().alias("lo"), nw.col(AT).max().alias("hi")).collect()
+    lo, hi = bounds["lo"][0], bounds["hi"][0]
+    span = None if lo is None else (float(lo) - p, float(hi) + w if end is None else min(float(hi) + w, end))
     stacked = []
     for group in groups:
         source = group[0].source
@@ -254,6 +259,8 @@ def unit_values(
         if amount:
             rows = _with_amount(rows, tables, names, marketplaces, currency)
         rows = epoch_seconds(rows, source.timestamp, "_t")
+        if span is not None:
+            rows = rows.filter((nw.col("_t") >= span[0]) & (nw.col("_t") < span[1]))
         own = {u.name for u in group}
         cols = [nw.col("customer_id").cast(nw.String).alias("_c"), nw.col("_t")]
         cols += [
