@@ -136,7 +136,7 @@ def test_active_units_pass_equals_a_pass_over_every_unit(engine, clean_export) -
         lambda: nw.when(nw.col("o_n") > 0).then(nw.lit(0.5)).otherwise(nw.lit(1.0)),
     )
     chosen = [*resolve_metrics(["revenue", "conversion", "aov"]), idle]
-    assigned, _, _ = U.assignment_frame(tables, U.Assignment(), as_of=None)
+    assigned, _, _, _ = U.assignment_frame(tables, U.Assignment(), as_of=None)
     options = {"window_days": 14, "pre_days": 90, "as_of": None, "marketplaces": MARKETPLACES, "currency": "GBP"}
     stats = {}
     for active in (False, True):
@@ -179,3 +179,52 @@ def test_yaml_metric_and_winsorization_match_pandas(units: pd.DataFrame, tmp_pat
     assert table.loc["big_orders", "control_mean"] == pytest.approx(c["big"].mean(), rel=1e-12)
     welch = stats.ttest_ind(t["big"], c["big"], equal_var=False)
     assert table.loc["big_orders", "p_value"] == pytest.approx(welch.pvalue, rel=1e-9)
+
+
+def test_many_arms_are_coded_by_lookup_as_by_comparisons(engine, monkeypatch) -> None:  # noqa: ANN001
+    """In the engine an arm is its position in the sorted names: with more arms than
+    ``CHAIN_ARMS`` by a lookup, else by a chain of comparisons. Both give the same results, the
+    arms keep their names, a unit in two arms is left out, and the intended split is read from
+    ``assignment_prob`` (per arm, averaged over its units)."""
+    from cxlab.experiments import analyze
+    from cxlab.experiments import units as U
+
+    rng = np.random.default_rng(3)
+    n, k = 4_000, 20
+    names = [f"Arm {i:02d}" for i in range(k)]  # "Arm 00" sorts first: the control
+    arm = rng.integers(0, k, n)
+    at = pd.Timestamp("2025-03-01") + pd.to_timedelta(rng.integers(0, 10 * 86400, n), unit="s")
+    treat = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "action": np.array(names)[arm],
+                          "assigned_ts": at, "assignment_prob": 1.0 / k})
+    twice = treat.iloc[[5]].assign(action=names[(arm[5] + 1) % k])  # c5 in a second arm
+    m = 6_000
+    owner = rng.integers(0, n, m)
+    orders = pd.DataFrame({"order_id": [f"o{i}" for i in range(m)], "customer_id": [f"c{i}" for i in owner],
+                           "order_ts": (at[owner] + pd.to_timedelta(rng.uniform(-20, 20, m), unit="D")).floor("s"),
+                           "amount": np.round(rng.lognormal(3, 1, m), 2), "currency": "USD"})
+    tables = {"treatments": engine.from_pandas(pd.concat([treat, twice], ignore_index=True)),
+              "orders": engine.from_pandas(orders)}
+
+    def run() -> object:
+        return analyze(tables, metrics=["revenue", "conversion"], control="Arm 00", window_days=7, pre_days=14,
+                       reporting_currency="USD", engine=engine)
+
+    lookup = run()
+    monkeypatch.setattr(U, "CHAIN_ARMS", 100)
+    chain = run()
+    pd.testing.assert_frame_equal(lookup.table, chain.table)
+    assert sorted(lookup.table["arm"].unique()) == names[1:]
+    single = treat.drop(index=5)
+    expected = single.groupby("action").size()
+    assert lookup.srm["units"] == {a: int(expected[a]) for a in names}
+    assert lookup.srm["expected_from"] == "assignment_prob"
+    assert lookup.warnings[0] == "1 unit was assigned to more than one arm and left out."
+    # revenue per unit of one arm, from pandas
+    o = orders.merge(single[["customer_id", "action", "assigned_ts"]], on="customer_id")
+    d = o["order_ts"] - o["assigned_ts"]
+    post = o[(d >= pd.Timedelta(0)) & (d < pd.Timedelta(days=7))]
+    rev = post.groupby("customer_id")["amount"].sum().reindex(single["customer_id"], fill_value=0.0)
+    mean = rev.groupby(single.set_index("customer_id")["action"]).mean()
+    row = lookup.table[(lookup.table["metric"] == "revenue") & (lookup.table["arm"] == "Arm 07")].iloc[0]
+    assert row["mean"] == pytest.approx(mean["Arm 07"], rel=1e-9)
+    assert row["control_mean"] == pytest.approx(mean["Arm 00"], rel=1e-9)

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import narwhals as nw
 import numpy as np
@@ -17,11 +17,13 @@ from cxlab.exceptions import InputDataError
 from cxlab.experiments import stats as S
 from cxlab.experiments.metrics import ExperimentMetric, resolve_metrics
 from cxlab.experiments.units import (
-    ARM, PROB, SEG, SEVERAL, Assignment, add_inactive_units, assignment_frame, check_rates, metric_variables,
-    sufficient_statistics, unit_values, winsorize, with_attributes,
+    ARM, PROB, SEG, SEVERAL, SEVERAL_CODE, Assignment, add_inactive_units, assignment_frame, check_rates,
+    metric_variables, name_arms, sufficient_statistics, unit_values, winsorize, with_attributes,
 )
-from cxlab.metrics import MetricSpec
 from cxlab.schema import DEFAULT_REPORTING_CURRENCY, MARKETPLACES, Marketplace
+
+if TYPE_CHECKING:
+    from cxlab.metrics.spec import MetricSpec
 
 Correction = Literal["holm", "bh", "none"]
 
@@ -178,7 +180,7 @@ def analyze(
     cuped = pre_days > 0
     currency = (reporting_currency or reporting).upper()
 
-    assigned, has_prob, assign_cols = assignment_frame(
+    assigned, has_prob, assign_cols, arm_names = assignment_frame(
         tables, spec_, as_of=as_of, extra=[*([by] if by else []), *covariates]
     )
     if engine is not None:
@@ -199,6 +201,7 @@ def analyze(
     stats = sufficient_statistics(lf, full, segment=by is not None)
     if active_only:
         stats = add_inactive_units(stats, assigned, chosen, full, pre=cuped)
+    stats = name_arms(stats, arm_names)
     check_rates(stats, currency)
     several = int(stats.loc[stats[ARM] == SEVERAL, "_n"].sum())
     stats = stats[stats[ARM] != SEVERAL].reset_index(drop=True)
@@ -216,7 +219,7 @@ def analyze(
     if len(arms) < 2:
         raise InputDataError(f"experiment: only one arm ({arms[0]}) has units; an experiment needs two.")
 
-    srm = _srm(stats, arms, assigned if has_prob else None, expected_split)
+    srm = _srm(stats, arms, (assigned, arm_names) if has_prob else None, expected_split)
     table = _compare_all(stats, chosen, full, arms, control, covariates, cuped, sequential, alpha, by)
     table["p_value_adjusted"] = S.adjust_p_values(table["p_value"].to_numpy(float), correction)
     table["significant"] = table["p_value_adjusted"] < alpha
@@ -261,7 +264,8 @@ def _correction_statement(correction: str, m: int) -> str:
 
 
 def _srm(
-    stats: pd.DataFrame, arms: list[str], assigned: nw.LazyFrame | None, expected: Mapping[str, float] | None
+    stats: pd.DataFrame, arms: list[str], assigned: tuple[nw.LazyFrame, list[str]] | None,
+    expected: Mapping[str, float] | None,
 ) -> dict[str, Any]:
     observed = stats.groupby(ARM)["_n"].sum().reindex(arms).fillna(0).to_numpy(float)
     source = "equal shares"
@@ -272,7 +276,9 @@ def _srm(
         share = np.array([float(expected.get(a, 0.0)) for a in arms])
         source = "given split"
     elif assigned is not None:
-        probs = assigned.filter(nw.col(ARM) != SEVERAL).group_by(ARM).agg(nw.col(PROB).mean().alias("p")).collect().to_pandas()
+        frame, names = assigned
+        probs = frame.filter(nw.col(ARM) != SEVERAL_CODE).group_by(ARM).agg(nw.col(PROB).mean().alias("p")).collect().to_pandas()
+        probs = name_arms(probs, names)
         share = probs.set_index(ARM)["p"].reindex(arms).to_numpy(float)
         if np.all(np.isfinite(share)):
             source = "assignment_prob"
@@ -400,7 +406,7 @@ def plan(
         nw.col("customer_id").alias("_cid"), nw.lit("all").alias("_arm_col")
     )
     spec_ = Assignment(table=customers.to_native(), unit="_cid", arm="_arm_col", assigned=None, prob=None, start=start)
-    assigned, _, _ = assignment_frame(tables, spec_, as_of=None)
+    assigned, _, _, _ = assignment_frame(tables, spec_, as_of=None)
     if engine is not None:
         assigned = engine.materialize(assigned, ordered=False)
     cuped = pre_days > 0

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import narwhals as nw
 
 from cxlab.exceptions import InputDataError
-from cxlab.metrics import METRICS, Metric, MetricSpec
-from cxlab.metrics.catalog import ORDERS, U, ExprFn, Source, UnitColumn
+from cxlab.metrics.catalog import METRICS, ORDERS, U, ExprFn, Metric, Source, UnitColumn
+
+if TYPE_CHECKING:
+    from cxlab.metrics.spec import MetricSpec
 
 EVENTS = Source("events", "event_ts")
 

@@ -31,6 +31,11 @@ from cxlab.schema import Marketplace
 UNIT, ARM, AT, SEG, PROB = "_unit", "_arm", "_at", "_segment", "_prob"
 #: Arm of units assigned to more than one arm (dropped after counting).
 SEVERAL = "\x00several arms"
+#: In the engine an arm is its position in the sorted arm names (a small integer is
+#: cheaper to aggregate, store and group by than a string); units in several arms get this.
+SEVERAL_CODE = -1
+#: Arms are coded by a chain of comparisons up to this many, by a lookup beyond.
+CHAIN_ARMS = 16
 #: Per unit: orders in its windows whose currency has no rate to the reporting currency.
 UNRATED = "_unrated"
 DAY = 86400.0
@@ -71,10 +76,16 @@ def _check_columns(who: str, lf: nw.LazyFrame, needed: Sequence[str], hint: str)
 def assignment_frame(
     tables: Mapping[str, nw.LazyFrame], spec: Assignment, *, as_of: dt.datetime | None,
     extra: Sequence[str] = (),
-) -> tuple[nw.LazyFrame, bool, list[str]]:
+) -> tuple[nw.LazyFrame, bool, list[str], list[str]]:
     """Units with their arm and assignment time (``_unit, _arm, _at[, _prob]``).
 
-    Units found in more than one arm get the arm :data:`SEVERAL`; the analysis
+    ``_arm`` is the arm's position in the sorted arm names (returned), an
+    integer: the engine aggregates, stores and groups by it much faster than by
+    the name; :func:`name_arms` turns the collected codes back into names. The
+    names are found by a pass over the arm column alone (a few rows leave the
+    engine).
+
+    Units found in more than one arm get the arm :data:`SEVERAL_CODE`; the analysis
     counts and drops them (they saw both treatments). A unit assigned twice to the same arm counts
     once, at its first assignment. With ``as_of``, units assigned at or after
     it are left out.
@@ -84,7 +95,7 @@ def assignment_frame(
 
     Returns
     -------
-    frame, has_prob, extra columns kept
+    frame, has_prob, extra columns kept, arm names (sorted; a code is a position)
     """
     if isinstance(spec.table, str):
         if spec.table not in tables:
@@ -116,20 +127,43 @@ def assignment_frame(
         raise InputDataError(
             f"{who}: has no assignment-time column; give the experiment's start date instead."
         )
+    lf_arms = lf
     lf = lf.select(*cols).filter(~nw.col(UNIT).is_null() & ~nw.col(ARM).is_null() & ~nw.col(AT).is_null())
     if as_of is not None:
         lf = lf.filter(nw.col(AT) < _epoch(as_of))
+    # the arm names: a pass over the arm column alone (a group-by: DuckDB's unique() is a window)
+    arm_col = nw.col(spec.arm).cast(nw.String)
+    found = lf_arms.filter(~arm_col.is_null()).group_by(arm_col.alias(ARM)).agg(nw.len()).collect()
+    arms = sorted(str(a) for a in found[ARM].to_list())
+    lf = lf.with_columns(_arm_code(arms).alias(ARM))
     aggs = [nw.col(ARM).min().alias("_arm_min"), nw.col(ARM).max().alias("_arm_max"), nw.col(AT).min().alias(AT)]
     if has_prob:
         aggs.append(nw.col(PROB).max().alias(PROB))
     aggs += [nw.col(c).min().alias(c) for c in kept]
-    # Units in several arms keep the arm SEVERAL: the statistics count them in the
+    # Units in several arms keep the arm SEVERAL_CODE: the statistics count them in the
     # same pass, and the analysis drops them (no pass of their own).
-    arm = nw.when(nw.col("_arm_min") == nw.col("_arm_max")).then(nw.col("_arm_min")).otherwise(nw.lit(SEVERAL))
+    arm = nw.when(nw.col("_arm_min") == nw.col("_arm_max")).then(nw.col("_arm_min")).otherwise(nw.lit(SEVERAL_CODE))
     clean = lf.group_by(UNIT).agg(*aggs).select(
-        UNIT, arm.alias(ARM), AT, *([PROB] if has_prob else []), *kept
+        UNIT, arm.cast(nw.Int32).alias(ARM), AT, *([PROB] if has_prob else []), *kept
     )
-    return clean, has_prob, kept
+    return clean, has_prob, kept, arms
+
+
+def _arm_code(arms: Sequence[str]) -> nw.Expr:
+    """The position of ``_arm`` (a name) in ``arms``, an Int32."""
+    col = nw.col(ARM)
+    if len(arms) > CHAIN_ARMS:
+        return col.replace_strict(list(arms), list(range(len(arms))), default=nw.lit(SEVERAL_CODE), return_dtype=nw.Int32)
+    code = nw.lit(SEVERAL_CODE)
+    for i in reversed(range(len(arms))):
+        code = nw.when(col == arms[i]).then(nw.lit(i)).otherwise(code)
+    return code.cast(nw.Int32)
+
+
+def name_arms(stats: Any, arms: Sequence[str]) -> Any:
+    """Collected statistics (pandas) with the arm codes in ``_arm`` turned into names (:data:`SEVERAL`)."""
+    lookup = {i: a for i, a in enumerate(arms)} | {SEVERAL_CODE: SEVERAL}
+    return stats.assign(**{ARM: [lookup[int(c)] for c in stats[ARM]]})
 
 
 def _epoch(value: dt.datetime | dt.date) -> float:
@@ -200,6 +234,11 @@ def unit_values(
     every = [u for group in groups for u in group]
     value = {u.name: f"_v{i}" for i, u in enumerate(every)}
     rated = any(u.amount for u in every)
+    # Rows outside every unit's windows (before the first assignment's pre-period, after the
+    # last one's window) are dropped before the join: one look at the assigned units' times.
+    bounds = assignment.select(nw.col(AT).min().alias("lo"), nw.col(AT).max().alias("hi")).collect()
+    lo, hi = bounds["lo"][0], bounds["hi"][0]
+    span = None if lo is None else (float(lo) - p, float(hi) + w if end is None else min(float(hi) + w, end))
     stacked = []
     for group in groups:
         source = group[0].source
@@ -220,6 +259,8 @@ def unit_values(
         if amount:
             rows = _with_amount(rows, tables, names, marketplaces, currency)
         rows = epoch_seconds(rows, source.timestamp, "_t")
+        if span is not None:
+            rows = rows.filter((nw.col("_t") >= span[0]) & (nw.col("_t") < span[1]))
         own = {u.name for u in group}
         cols = [nw.col("customer_id").cast(nw.String).alias("_c"), nw.col("_t")]
         cols += [
@@ -285,7 +326,7 @@ def _exprs(metrics: Sequence[ExperimentMetric], prefix: str) -> list[nw.Expr]:
 
 def winsorize(lf: nw.LazyFrame, columns: Sequence[str], quantile: float) -> tuple[nw.LazyFrame, dict[str, float]]:
     """Cap each column at its ``quantile`` over all units (one aggregation)."""
-    caps_row = lf.filter(nw.col(ARM) != SEVERAL).select(
+    caps_row = lf.filter(nw.col(ARM) != SEVERAL_CODE).select(
         *(nw.col(c).quantile(quantile, interpolation="linear").alias(c) for c in columns)
     ).collect()
     caps = {c: float(caps_row[c][0]) for c in columns}
@@ -435,8 +476,8 @@ def _numeric_covariates(lf: nw.LazyFrame, covariates: Sequence[str]) -> nw.LazyF
 
 
 __all__ = [
-    "ARM", "AT", "MISSING_SEGMENT", "PROB", "SEG", "SEVERAL", "UNIT", "UNRATED", "Assignment", "add_inactive_units",
+    "ARM", "AT", "MISSING_SEGMENT", "PROB", "SEG", "SEVERAL", "SEVERAL_CODE", "UNIT", "UNRATED", "Assignment", "add_inactive_units",
     "check_rates",
-    "assignment_frame", "metric_variables", "sufficient_statistics", "unit_values",
+    "assignment_frame", "metric_variables", "name_arms", "sufficient_statistics", "unit_values",
     "winsorize", "with_attributes",
 ]
