@@ -30,8 +30,12 @@ peak memory of the process tree; best and median of the runs):
   variances, CUPED (pooled theta) and the delta method, and scipy the t and
   chi-square p-values. The peer assumes each customer is assigned once (cxlab
   also checks for units in several arms).
+- ``duckdb-sql-floor``: ``floor_experiments.py``, cxlab's plan as hand-written
+  DuckDB SQL up to the per-arm sufficient statistics (no test statistics, no
+  validation, no pandas): how fast DuckDB does this work at all on the machine.
+  Its output is not compared.
 
-Both results are compared (means, lifts and p-values to 1e-6 relative).
+The results of cxlab and pandas are compared (means, lifts and p-values to 1e-6 relative).
 
 Usage: ``python bench/bench_experiments.py [--customers N] [--runs 3] [--data DIR]``;
 ``CXLAB_BENCH_QUICK=1`` uses 200,000 customers. Writes
@@ -243,7 +247,16 @@ def _pandas(data: Path) -> tuple[list[dict], float]:
     return rows, time.perf_counter() - start
 
 
-CONTENDERS = {"cxlab-duckdb": _cxlab, "pandas-scipy": _pandas}
+def _floor(data: Path) -> tuple[list[dict], float]:
+    """The bare-DuckDB floor (``floor_experiments.py``): the same plan as hand-written SQL, up to the
+    per-arm sufficient statistics (no test statistics, no validation); its output is not compared."""
+    import floor_experiments
+
+    r = floor_experiments.run(data, None)
+    return [], r["compute_s"]
+
+
+CONTENDERS = {"cxlab-duckdb": _cxlab, "pandas-scipy": _pandas, "duckdb-sql-floor": _floor}
 
 
 def child(which: str, data: Path, out: Path) -> None:
@@ -294,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    agree = len(results) == 2 and _compare(results["cxlab-duckdb"], results["pandas-scipy"])
+    agree = {"cxlab-duckdb", "pandas-scipy"} <= results.keys() and _compare(results["cxlab-duckdb"], results["pandas-scipy"])
     _harness.add_ratios(rows, "cxlab-duckdb")
     path = _harness.write_results("experiments", {
         "benchmark": "experiments: 5 metrics x 4 arms, CUPED, SRM",
