@@ -63,7 +63,8 @@ def rows_of(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{payload.get('arms')} arms")
         quality = "results agree (1e-6)" if payload.get("results_agree") else "RESULTS DIFFER"
         for r in payload.get("table", []):
-            out.append(_harness_row("experiments", case, r, quality))
+            floor = r.get("contender") == "duckdb-sql-floor"
+            out.append(_harness_row("experiments", case, r, "statistics only, not compared" if floor else quality))
     elif name == "satisfaction":
         peers = payload.get("peers")
         if peers:
