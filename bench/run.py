@@ -108,7 +108,8 @@ def rows_of(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
     elif name.startswith("optimize"):
         for r in payload.get("rows", []):
             out.append({"bench": "optimize", "case": f"{r['customers']:,} customers, limit {payload['time_limit_s']:.0f} s",
-                        "contender": r["solver"], "compute best s": r["seconds"], "peak MB": r["peak_gb"] * 1024,
+                        "contender": r["solver"], "compute best s": r["seconds"],
+                        "peak MB": None if r["peak_gb"] is None else r["peak_gb"] * 1024,
                         "quality": f"gap {r['gap']:.4%}, {r['status']}"})
     elif name == "generate":
         for r in payload.get("results", payload.get("rows", [])) if isinstance(payload, dict) else []:
