@@ -6,8 +6,9 @@ The purchase models fit on per-customer ``frequency, recency, T`` summaries
 :mod:`cxlab.clv.api` holds the entry points of ``cxlab clv fit|score``.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cxlab._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from cxlab.clv.api import fit_from_orders, fit_from_summary, model_from_params, score, score_orders
@@ -43,22 +44,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        from importlib.util import find_spec
-
-        if not name.startswith("__") and find_spec(f"cxlab.clv.{name}") is not None:  # a submodule
-            return import_module(f"cxlab.clv.{name}")
-        raise AttributeError(f"module 'cxlab.clv' has no attribute {name!r}")
-    value = getattr(import_module(f"cxlab.clv.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
-
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())
 
 __all__ = [
     "BetaGeo",

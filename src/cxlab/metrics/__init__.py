@@ -10,9 +10,9 @@ marketplace's local time and one reporting currency. :func:`compute_cohorts`
 gives retention cohorts. See ``docs/metrics.md``.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cxlab._lazy import lazy_exports
 from cxlab.metrics.catalog import METRICS, Metric
 
 if TYPE_CHECKING:
@@ -36,22 +36,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        from importlib.util import find_spec
-
-        if not name.startswith("__") and find_spec(f"cxlab.metrics.{name}") is not None:  # a submodule
-            return import_module(f"cxlab.metrics.{name}")
-        raise AttributeError(f"module 'cxlab.metrics' has no attribute {name!r}")
-    value = getattr(import_module(f"cxlab.metrics.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
-
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())
 
 __all__ = [
     "ACTIVITIES",
