@@ -110,7 +110,8 @@ def rows_of(name: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
             out.append({"bench": "optimize", "case": f"{r['customers']:,} customers, limit {payload['time_limit_s']:.0f} s",
                         "contender": r["solver"], "compute best s": r["seconds"],
                         "peak MB": None if r["peak_gb"] is None else r["peak_gb"] * 1024,
-                        "quality": f"gap {r['gap']:.4%}, {r['status']}"})
+                        "quality": f"gap {r['gap']:.4%}, {r['status']}"
+                        + (f", 0.1% after {r['seconds_to_0.1pct']:.0f} s" if r.get("seconds_to_0.1pct") else "")})
     elif name == "generate":
         for r in payload.get("results", payload.get("rows", [])) if isinstance(payload, dict) else []:
             if isinstance(r, dict):

@@ -117,6 +117,24 @@ def test_a_larger_budget_never_lowers_the_objective(seed: int, b1: float, extra:
     assert large.objective >= small.objective - 1e-9
 
 
+def test_exact_reports_its_progress_and_ends_on_the_plan_it_returns() -> None:
+    from cxlab.optimize.exact import solve_exact
+    from cxlab.optimize.problem import build_problem
+
+    cands = instance(300, 4, 7)
+    columns = {c: cands[c].to_numpy() for c in cands.columns}
+    problem = build_problem(columns, budget=0.3 * float(cands["cost"].sum()) / 4, group_budgets={},
+                            capacities={"a1": 20}, min_coverage={})
+    seen: list[tuple[float, float]] = []
+    solution = solve_exact(problem, progress=lambda objective, bound: seen.append((objective, bound)))
+    assert seen, "HiGHS's branch and cut reported nothing"
+    objectives = [o for o, _ in seen if np.isfinite(o)]
+    assert objectives == sorted(objectives)  # incumbents only improve (maximization)
+    assert objectives[-1] == pytest.approx(solution.objective, rel=1e-9)
+    assert all(b >= solution.objective - 1e-6 for _, b in seen)  # the dual bound never cuts off the optimum
+    assert solve_exact(problem).objective == pytest.approx(solution.objective, rel=1e-9)
+
+
 @pytest.mark.parametrize("warm_start", [False, True])
 def test_scalable_gap_on_20k_customers_with_group_budgets_and_a_capacity(warm_start, monkeypatch) -> None:
     if warm_start:  # the large-problem path: multipliers from a 5,000-customer sample first

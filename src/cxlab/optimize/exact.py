@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -85,8 +86,18 @@ def _highs(highspy: Any) -> Any:
         os.close(devnull)
 
 
-def solve_exact(problem: Problem, *, time_limit: float | None = None, mip_gap: float = 1e-9) -> Solution:
-    """Solve ``problem`` with HiGHS; raise InfeasibleError when no plan exists."""
+def solve_exact(
+    problem: Problem, *, time_limit: float | None = None, mip_gap: float = 1e-9,
+    progress: Callable[[float, float], None] | None = None,
+) -> Solution:
+    """Solve ``problem`` with HiGHS; raise InfeasibleError when no plan exists.
+
+    ``progress(objective, bound)``, if given, is called whenever HiGHS's
+    branch and cut reports (a new incumbent, or one of its frequent interrupt
+    checks), with its incumbent's value (-inf before the first) and its dual
+    bound (+inf before the first LP): a caller can log the gap over time.
+    HiGHS calls nothing before branch and cut starts.
+    """
     import highspy
 
     start = time.perf_counter()
@@ -116,6 +127,13 @@ def solve_exact(problem: Problem, *, time_limit: float | None = None, mip_gap: f
     h.setOptionValue("threads", 1)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
+    if progress is not None:
+        def report(event: Any) -> None:
+            out = event.data_out
+            progress(float(out.mip_primal_bound), float(out.mip_dual_bound))
+
+        h.cbMipImprovingSolution.subscribe(report)
+        h.cbMipInterrupt.subscribe(report)
     h.passModel(lp)
     h.run()
     status = h.getModelStatus()
