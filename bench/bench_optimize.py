@@ -44,12 +44,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import _harness  # noqa: E402
+
 from cxlab.exceptions import ConvergenceError  # noqa: E402
 from cxlab.optimize import allocate  # noqa: E402
 from cxlab.optimize.exact import solve_exact  # noqa: E402
 from cxlab.optimize.problem import build_problem  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results" / "optimize.json"
 ACTIONS = {"email": 0.1, "free_shipping": 3.0, "coupon_10": 5.0, "call": 12.0}
 MARKETS = ("DE", "FR", "UK", "US", "JP", "IN", "BR")
 
@@ -182,9 +183,8 @@ def main() -> None:
     for n in sizes:
         for solver in ("scalable",) if args.skip_highs else ("scalable", "highs"):
             rows.append(run(solver, n, args.time_limit, args.highs_grace))
-    results = RESULTS.with_name("optimize-scalable.json") if args.skip_highs else RESULTS
-    results.parent.mkdir(exist_ok=True)
-    results.write_text(json.dumps({"time_limit_s": args.time_limit, "rows": rows}, indent=2))
+    _harness.write_results("optimize-scalable" if args.skip_highs else "optimize",
+                           {"time_limit_s": args.time_limit, "rows": rows})
     print(f"{'solver':26s} {'customers':>10s} {'seconds':>8s} {'gap':>9s} {'gap at limit':>12s} {'to 0.1%':>8s} "
           f"{'B&B from':>8s} {'peak GB':>7s}  status")
     for r in rows:

@@ -46,9 +46,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import _harness  # noqa: E402
+
 from cxlab.uplift import DRLearner, TLearner, XLearner, qini_coefficient  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results" / "uplift.json"
 ARMS = ("control", "email", "coupon_10", "free_shipping", "call")
 
 
@@ -187,8 +188,7 @@ def main() -> None:
     payload = {"rows": rows, "oracle_qini": {a: v["qini"] for a, v in oracle.items()},
                "best_cxlab_learner": best["learner"],
                "best_cxlab_qini": {a: best[f"qini_{a}"] for a in ARMS[1:]}}
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(payload, indent=2))
+    _harness.write_results("uplift", payload)
     print(f"{'learner':7s} {'library':9s} {'seconds':>8s} {'from frame':>10s} {'CPU s':>8s} {'qini mean':>10s} "
           f"{'peak GB':>8s}  Qini per action")
     for r in rows:
