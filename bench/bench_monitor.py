@@ -373,7 +373,7 @@ def run_peer(path: Path, train_days: int, refit_days: int):
             for window, b, e in blocks:
                 since = _open_since(parts[-1][2], parts[-1][4], b, state, h_reference) if parts else len(dates)
                 pending = window & (pd.Series(np.arange(len(dates)), index=dates) >= since)
-                parts.append((*_fit_window(y, n, has_row, kind, X, window, pending, trend_test=False), b))
+                parts.append((*_fit_window(y, n, has_row, kind, X, window, pending, trend_test=kind != "count"), b))
             parts = [p[:4] for p in parts]
         else:
             parts = [_fit_window(y, n, has_row, kind, X, window) for window, _, _ in blocks]

@@ -59,7 +59,7 @@ def test_refit_leaves_out_an_unsignalled_shift() -> None:
     assert np.allclose(quiet[0, TRAIN:], 100.0, atol=0.5)
 
 
-def test_refits_keep_the_trend_a_single_fit_tests_it() -> None:
+def test_trend_test_can_be_switched_off() -> None:
     rng = np.random.default_rng(3)
     t = np.arange(300)
     y = rng.poisson(50 + 0.01 * t, size=(20, 300)).astype(float)  # a trend too weak for |t| > 3
