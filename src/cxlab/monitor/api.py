@@ -35,7 +35,8 @@ PATTERN_EXPECTED = 0.5
 
 #: Default refit interval per grain (points): a baseline extrapolated months
 #: ahead drifts away from a growing series (generated orders: 2.6x the
-#: requested false-alarm rate with one fit, 1.2-1.4x refitted every 28 days).
+#: requested false-alarm rate with one fit, 1.2-1.4x refitted every 28 days;
+#: see :func:`_fit_rolling` for what a refit keeps and leaves out).
 REFIT_POINTS = {"day": 28, "week": 4}
 
 ALARM_COLUMNS = (
@@ -356,7 +357,9 @@ def monitor_series(
     refit_days
         Refit the baseline every this many monitored points on the trailing
         window as long as the training period (a growing business drifts away
-        from a straight line extrapolated far ahead). Default
+        from a straight line extrapolated far ahead). Refitted counts keep
+        their trend, and a refit leaves out the points of a shift no chart has
+        signalled yet (:class:`ReferenceCusum`). Default
         :data:`REFIT_POINTS` of the grain (28 days, 4 weeks); 0 fits once.
     """
     methods = list(dict.fromkeys(methods))
