@@ -252,8 +252,8 @@ def _fit_rolling(series: SeriesSet, train: np.ndarray, refit_days: int) -> tuple
     if not refit_days:
         return _fit(series, train)
     # Refitted counts keep their trend (see fit_baseline's trend_test): a growing
-    # customer base. Rates keep the |t| test (kept for them, a noise trend on the
-    # late-delivery rate doubled its false alarms on seeds 0-9, 16-39).
+    # customer base. Rates keep the |t| test: with the trend always kept, a noise
+    # trend doubled the late-delivery rate's false alarms (seeds 0-9, 16-39).
     out = _fit(series, train, trend_test=False)
     expected, sd, z, closed = (a.copy() for a in out)
     length = int(train.sum())
@@ -278,13 +278,14 @@ class ReferenceCusum:
     tells a refit which recent points belong to a shift not yet signalled.
 
     Phase-I practice re-estimates a baseline only from points judged in
-    control (Montgomery, *Introduction to Statistical Quality Control*, 8th
-    ed., sec. 6.3 and 9.1; Jones-Farmer et al. 2014). The points of an open
-    excursion of the CUSUM (since its last zero, Page's estimate of the
-    start of a shift, or its last restart) are the evidence of a possible
-    shift still being weighed; a refit leaves them out, as surveillance
-    methods keep recent weeks out of their baselines (the guard band of
-    Farrington et al. 1996 and Noufaily et al. 2013). Once the excursion
+    control (trial limits revised without the out-of-control points:
+    Montgomery, *Introduction to Statistical Quality Control*; Jones-Farmer
+    et al. 2014, J. Quality Technology). The points of an open excursion of
+    the CUSUM (since its last zero, Page's estimate of the start of a shift,
+    or its last restart) are the evidence of a possible shift still being
+    weighed; a refit leaves them out, as surveillance baselines keep the
+    latest days out (EARS C2/C3, a 2-day lag, Hutwagner et al. 2003; Farrington
+    et al. 1996, past years' weeks only). Once the excursion
     closes (back to zero: no shift) or the CUSUM signals and restarts (the
     shift has been reported), the points count again. k = 0.5 and ARL0 370
     (the 3-sigma convention) are the textbook design for a one-sd shift;
