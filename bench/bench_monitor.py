@@ -150,7 +150,7 @@ def _between_day_sd(resid, var) -> float:
     return 0.5 * (lo + hi)
 
 
-def _robust_baseline(y, n, kind: str, X, ok):
+def _robust_baseline(y, n, kind: str, X, ok, trend_test: bool = True):
     """IRLS with Huber weights over statsmodels WLS: expected value and point sd."""
     import statsmodels.api as sm
 
@@ -168,7 +168,7 @@ def _robust_baseline(y, n, kind: str, X, ok):
         w = (HUBER_C / u.clip(lower=1e-12)).clip(upper=1.0) / (sd**2).clip(lower=1e-12)
         res = sm.WLS(yk, Xk, weights=w[ok]).fit(cov_type="fixed scale")
         coef = res.params
-    if abs(res.tvalues["trend"]) <= TREND_T:  # no trend the data show: drop it
+    if trend_test and abs(res.tvalues["trend"]) <= TREND_T:  # no trend the data show: drop it
         coef = sm.WLS(yk, Xk.drop(columns="trend"), weights=w[ok]).fit().params.reindex(X.columns, fill_value=0.0)
     expected = (X @ coef).clip(lower=0.0)
     if kind == "proportion":
@@ -214,17 +214,20 @@ def _long_run_factor(z_train) -> float:
     return factor
 
 
-def _fit_window(y, n, has_row, kind: str, X, window):
-    """One series, one training window: expected, sd, z, closed (as pandas Series)."""
+def _fit_window(y, n, has_row, kind: str, X, window, leave_out=None, trend_test: bool = True):
+    """One series, one training window (less the points of ``leave_out``):
+    expected, sd, z, closed (as pandas Series)."""
+    if leave_out is not None:
+        y = y.mask(leave_out)
     ok = y.notna() & window
-    expected, sd = _robust_baseline(y, n, kind, X, ok)
+    expected, sd = _robust_baseline(y, n, kind, X, ok, trend_test)
     closed = has_row & False
     if kind == "count":
         zero = ~has_row
         holiday = zero & (expected >= CLOSED_EXPECTED)
         pattern = zero & (expected < PATTERN_EXPECTED)
         if holiday.any():
-            expected, sd = _robust_baseline(y.mask(holiday), n, kind, X, ok & ~holiday)
+            expected, sd = _robust_baseline(y.mask(holiday), n, kind, X, ok & ~holiday, trend_test)
         closed = holiday | (zero & (expected < PATTERN_EXPECTED)) | pattern
     z = ((y - expected) / sd).where(y.notna() & (sd > 0) & ~closed)
     if kind == "proportion":
@@ -235,6 +238,23 @@ def _fit_window(y, n, has_row, kind: str, X, window):
     z = _pool(z, sd, weight, info, int(np.flatnonzero(window.to_numpy()).max()) + 1)
     factor = _long_run_factor(z[window])
     return expected, sd * math.sqrt(factor), z / math.sqrt(factor), closed
+
+
+def _open_since(z, start: int, stop: int, state: list, h: float) -> int:
+    """Advance the reference CUSUM (k 0.5, h for ARL0 370, restart after a
+    signal) over z[start:stop]; the first point of its open excursion."""
+    up, down, up_from, down_from = state
+    for t in range(start, stop):
+        x = z.iat[t]
+        if x != x:
+            continue
+        up_from = t if up == 0.0 else up_from
+        down_from = t if down == 0.0 else down_from
+        up, down = max(0.0, up + x - 0.5), max(0.0, down - x - 0.5)
+        if up > h or down > h:
+            up = down = 0.0
+    state[:] = [up, down, up_from, down_from]
+    return min(up_from if up > 0 else len(z), down_from if down > 0 else len(z))
 
 
 def _ewma(z, lam: float, bound: float, first_only: bool = False):
@@ -320,6 +340,8 @@ def run_peer(path: Path, train_days: int, refit_days: int):
         "cusum": brentq(lambda v: math.log(cusum_arl(v, 0.5) / ARL0), 0.05, 30.0, xtol=1e-9),
         "shewhart": 3.0 * brentq(lambda v: math.log(shewhart_arl(v, 0.0, m_run) / ARL0), 0.5, 2.2, xtol=1e-9),
     }
+    # the reference CUSUM of the refits (ARL0 370, whatever the charts' ARL0)
+    h_reference = brentq(lambda v: math.log(cusum_arl(v, 0.5) / 370.0), 0.05, 30.0, xtol=1e-9)
     solve = time.perf_counter() - t0
     paths = {
         "ewma": lambda z, first=False: _ewma(z, 0.2, lim["ewma"] * math.sqrt(0.2 / 1.8), first),
@@ -346,7 +368,15 @@ def run_peer(path: Path, train_days: int, refit_days: int):
         y = pd.Series(a["value"][i], index=dates)
         n = pd.Series(a["n"][i], index=dates)
         has_row = pd.Series(a["has_row"][i], index=dates)
-        parts = [_fit_window(y, n, has_row, kind, X, window) for window, _, _ in blocks]
+        if refit_days:  # refits keep the trend and leave out the reference CUSUM's open excursion
+            parts, state = [], [0.0, 0.0, 0, 0]
+            for window, b, e in blocks:
+                since = _open_since(parts[-1][2], parts[-1][4], b, state, h_reference) if parts else len(dates)
+                pending = window & (pd.Series(np.arange(len(dates)), index=dates) >= since)
+                parts.append((*_fit_window(y, n, has_row, kind, X, window, pending, trend_test=kind != "count"), b))
+            parts = [p[:4] for p in parts]
+        else:
+            parts = [_fit_window(y, n, has_row, kind, X, window) for window, _, _ in blocks]
         expected, sd, z, closed = (pd.concat([p[k].iloc[b:e] if j else p[k].iloc[:e]
                                               for j, (p, (_, b, e)) in enumerate(zip(parts, blocks))])
                                    for k in range(4))

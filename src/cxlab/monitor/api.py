@@ -35,7 +35,8 @@ PATTERN_EXPECTED = 0.5
 
 #: Default refit interval per grain (points): a baseline extrapolated months
 #: ahead drifts away from a growing series (generated orders: 2.6x the
-#: requested false-alarm rate with one fit, 1.2-1.4x refitted every 28 days).
+#: requested false-alarm rate with one fit, 1.2-1.4x refitted every 28 days;
+#: see :func:`_fit_rolling` for what a refit keeps and leaves out).
 REFIT_POINTS = {"day": 28, "week": 4}
 
 ALARM_COLUMNS = (
@@ -187,10 +188,14 @@ def _put(full: np.ndarray, part: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, ...]:
+def _fit(series: SeriesSet, train: np.ndarray, leave_out: np.ndarray | None = None,
+         trend_test: bool = True) -> tuple[np.ndarray, ...]:
     """Baselines per kind: expected, sd, z (NaN where not charted; sparse
-    series pooled) and the closed mask."""
+    series pooled) and the closed mask. ``leave_out`` (series x time) marks
+    training points the fit must not use; ``trend_test`` as in
+    :func:`~cxlab.monitor.baseline.fit_baseline`."""
     S, T = series.value.shape
+    values = series.value if leave_out is None else np.where(leave_out, np.nan, series.value)
     expected = np.full((S, T), np.nan)
     sd = np.full((S, T), np.nan)
     z = np.full((S, T), np.nan)
@@ -198,9 +203,9 @@ def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, ...]:
     kinds = np.array(series.kinds)
     for kind in dict.fromkeys(series.kinds):
         idx = np.flatnonzero(kinds == kind)
-        y = series.value[idx].copy()
+        y = values[idx].copy()
         args = {"kind": kind, "train": train, "weekday": series.weekday,
-                "se": series.se[idx], "n": series.n[idx]}
+                "se": series.se[idx], "n": series.n[idx], "trend_test": trend_test or kind != "count"}
         if kind == "count":
             first = fit_baseline(y, **args)
             zero = ~series.has_row[idx]
@@ -236,22 +241,84 @@ def _fit(series: SeriesSet, train: np.ndarray) -> tuple[np.ndarray, ...]:
 def _fit_rolling(series: SeriesSet, train: np.ndarray, refit_days: int) -> tuple[np.ndarray, ...]:
     """:func:`_fit` on the training period; with ``refit_days`` > 0, refitted
     every ``refit_days`` monitored points on the trailing window as long as the
-    training period, each fit charting only its own block of points."""
-    out = _fit(series, train)
+    training period, each fit charting only its own block of points.
+
+    A refit leaves out the points of a possible shift that no chart has
+    signalled yet: the open excursion of a reference two-sided CUSUM
+    (:class:`ReferenceCusum`) run on the charted residuals. Without it a
+    refit on the trailing window takes in the first weeks of an ongoing
+    shift and bends the baseline toward it before the charts have seen it.
+    """
     if not refit_days:
-        return out
+        return _fit(series, train)
+    # Refitted counts keep their trend (see fit_baseline's trend_test): a growing
+    # customer base. Rates keep the |t| test: with the trend always kept, a noise
+    # trend doubled the late-delivery rate's false alarms (seeds 0-9, 16-39).
+    out = _fit(series, train, trend_test=False)
     expected, sd, z, closed = (a.copy() for a in out)
     length = int(train.sum())
     T = train.size
-    begin = int(np.flatnonzero(train).max()) + 1 + refit_days
-    for b in range(begin, T, refit_days):
+    first = int(np.flatnonzero(train).max()) + 1
+    watch = ReferenceCusum(z.shape[0])
+    watch.run(z, first, min(first + refit_days, T))
+    for b in range(first + refit_days, T, refit_days):
         window = np.zeros(T, dtype=bool)
         window[max(0, b - length) : b] = True
-        part = _fit(series, window)
+        pending = np.arange(T)[None, :] >= watch.open_since()[:, None]
+        part = _fit(series, window, pending & window[None, :], trend_test=False)
         cols = slice(b, min(b + refit_days, T))
         for full, new in zip((expected, sd, z, closed), part):
             full[:, cols] = new[:, cols]
+        watch.run(z, b, min(b + refit_days, T))
     return expected, sd, z, closed
+
+
+class ReferenceCusum:
+    """Two-sided CUSUM (k = 0.5, h for ARL0 370, restart after a signal) that
+    tells a refit which recent points belong to a shift not yet signalled.
+
+    Phase-I practice re-estimates a baseline only from points judged in
+    control (trial limits revised without the out-of-control points:
+    Montgomery, *Introduction to Statistical Quality Control*; Jones-Farmer
+    et al. 2014, J. Quality Technology). The points of an open excursion of
+    the CUSUM (since its last zero, Page's estimate of the start of a shift,
+    or its last restart) are the evidence of a possible shift still being
+    weighed; a refit leaves them out, as surveillance baselines keep the
+    latest days out (EARS C2/C3, a 2-day lag, Hutwagner et al. 2003; Farrington
+    et al. 1996, past years' weeks only). Once the excursion
+    closes (back to zero: no shift) or the CUSUM signals and restarts (the
+    shift has been reported), the points count again. k = 0.5 and ARL0 370
+    (the 3-sigma convention) are the textbook design for a one-sd shift;
+    the exclusion does not depend on the charts or the ARL0 the user asked for.
+    """
+
+    def __init__(self, n_series: int) -> None:
+        self.h = limits_for("cusum", 370.0).limit
+        self.k = limits_for("cusum", 370.0).param
+        self.up = np.zeros(n_series)
+        self.down = np.zeros(n_series)
+        self.up_from = np.zeros(n_series, dtype=np.int64)  # first point of the open excursion
+        self.down_from = np.zeros(n_series, dtype=np.int64)
+
+    def run(self, z: np.ndarray, start: int, stop: int) -> None:
+        """Advance over the columns ``start:stop`` of ``z`` (NaN: no point)."""
+        for t in range(start, stop):
+            x = z[:, t]
+            valid = ~np.isnan(x)
+            xv = np.where(valid, x, 0.0)
+            up = np.where(valid, np.maximum(0.0, self.up + xv - self.k), self.up)
+            down = np.where(valid, np.maximum(0.0, self.down - xv - self.k), self.down)
+            signal = valid & ((up > self.h) | (down > self.h))
+            # an excursion opens at the first point that lifts the CUSUM off zero
+            self.up_from = np.where(valid & (self.up == 0.0), t, self.up_from)
+            self.down_from = np.where(valid & (self.down == 0.0), t, self.down_from)
+            self.up = np.where(signal, 0.0, up)
+            self.down = np.where(signal, 0.0, down)
+
+    def open_since(self) -> np.ndarray:
+        """Per series, the first point of its open excursion (a large number when none)."""
+        big = np.iinfo(np.int64).max
+        return np.minimum(np.where(self.up > 0.0, self.up_from, big), np.where(self.down > 0.0, self.down_from, big))
 
 
 def monitor_series(
@@ -291,7 +358,9 @@ def monitor_series(
     refit_days
         Refit the baseline every this many monitored points on the trailing
         window as long as the training period (a growing business drifts away
-        from a straight line extrapolated far ahead). Default
+        from a straight line extrapolated far ahead). Refitted counts keep
+        their trend, and a refit leaves out the points of a shift no chart has
+        signalled yet (:class:`ReferenceCusum`). Default
         :data:`REFIT_POINTS` of the grain (28 days, 4 weeks); 0 fits once.
     """
     methods = list(dict.fromkeys(methods))

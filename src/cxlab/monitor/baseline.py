@@ -124,6 +124,7 @@ def fit_baseline(
     se: np.ndarray | None = None,
     n: np.ndarray | None = None,
     iterations: int = 6,
+    trend_test: bool = True,
 ) -> Baseline:
     """Fit baselines to ``y`` (series x time; NaN = no point) on ``train``.
 
@@ -141,6 +142,11 @@ def fit_baseline(
         Day of week (0 = Monday) per time point, for daily series.
     se, n
         Standard errors (``mean``) or answer counts (``proportion``).
+    trend_test
+        Drop the trend where ``|t| <= TREND_T`` (for a fit extrapolated far
+        ahead). ``False`` keeps it in every series: a baseline refitted on a
+        trailing window and used only up to the next refit (a level-only fit
+        estimates the level at the window's middle, half a window behind).
     """
     S, T = y.shape
     X_all = design(T, weekday, train)
@@ -168,7 +174,7 @@ def fit_baseline(
     # to noise, extrapolated over the monitored period, is a bias of its own.
     cov = np.linalg.inv(_gram(X, w) + 1e-9 * np.eye(X.shape[1])[None])
     t_stat = coef[:, 1] / np.sqrt(np.maximum(cov[:, 1, 1], 1e-300))
-    flat = np.abs(t_stat) <= TREND_T
+    flat = (np.abs(t_stat) <= TREND_T) & trend_test
     if flat.any():
         keep = [c for c in range(X.shape[1]) if c != 1]
         coef_flat = np.zeros_like(coef[flat])
