@@ -18,6 +18,15 @@ Usage::
 
 ``generate`` writes each seed's daily series (``seedN.npz``) and truth
 (``seedN.json``) to the cache (about 15 s a seed); ``score`` charts them.
+
+``ideal`` is the yardstick for the start errors: the same charts and
+``change_start`` on simulated residuals that are exactly what the model
+assumes (independent standard normal, known variance, a perfect baseline), with
+a step of ``--delta`` sd after as many in-control points as the test's layout
+has (training period, then the monitored days before the incident)::
+
+    python bench/eval_monitor_incidents.py ideal --delta 1.8,2 --runs 6000
+    python bench/eval_monitor_incidents.py ideal --delta 1.8,2 --rate 0.111 --answers 21
 """
 
 from __future__ import annotations
@@ -37,6 +46,9 @@ sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent / "tests" / "monitor")
 
 import test_generated as tg  # noqa: E402  (the acceptance test's own set-up)
 
+from cxlab.monitor.api import parse_baseline  # noqa: E402
+from cxlab.monitor.arl import limits_for  # noqa: E402
+from cxlab.monitor.charts import binomial_sampler, change_start, gaussian_sampler, run_chart  # noqa: E402
 from cxlab.monitor.evaluate import score_incidents  # noqa: E402
 from cxlab.monitor.series import SeriesSet  # noqa: E402
 
@@ -120,19 +132,73 @@ def score(seeds: list[int], cache: Path) -> dict[str, pd.DataFrame]:
     return {"false_alarms": fa, "by_series": summary, "by_size": by_size, "scores": sc}
 
 
+def ideal(deltas: list[float], runs: int, rate: float | None = None, answers: int | None = None,
+          random_state: int = 1) -> pd.DataFrame:
+    """Start errors of the first alarm after a step of ``delta`` sd at the
+    incident's place in the test's layout, on ideal residuals (see the module
+    docstring): the share within 3 days this estimator reaches with a perfect
+    baseline. With ``rate`` and ``answers``: a proportion from that many answers
+    (binomial, standardized by ``p(1-p)/n``) instead of normal residuals."""
+    start, end = parse_baseline(tg.BASELINE)
+    train = int((end - start).astype(int)) + 1
+    pre = int((np.datetime64(tg.INCIDENT_START) - tg.MONITOR_FROM).astype(int))
+    post = tg.INCIDENT_DAYS
+    sampler = gaussian_sampler if rate is None else binomial_sampler(rate, answers)
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for delta in deltas:
+        x = np.concatenate([sampler(rng, runs * (train + pre), 0.0).reshape(runs, -1),
+                            sampler(rng, runs * post, delta).reshape(runs, -1)], axis=1)
+        weight = np.ones(x.shape[1])
+        for method in tg.METHODS:
+            run = run_chart(limits_for(method, 370.0), x, train)
+            errors, delays = [], []
+            for r in range(runs):
+                hits = np.flatnonzero(run.alarm[r, train + pre :] & (run.direction[r, train + pre :] > 0))
+                if not hits.size:
+                    continue
+                t = train + pre + int(hits[0])
+                before = np.flatnonzero(run.alarm[r, :t])
+                begin = int(before[-1]) + 1 if before.size else 0  # as monitor_series: the data's start
+                errors.append(change_start(x[r], weight, t, begin, 1) - (train + pre))
+                delays.append(t - (train + pre))
+            err = np.array(errors)
+            rows.append({"delta_sd": delta, "method": method, "runs": runs, "detected": len(errors) / runs,
+                         "median_delay": float(np.median(delays)), "err_median": float(np.median(np.abs(err))),
+                         "within_3": float(np.mean(np.abs(err) <= 3)), "early": float(np.mean(err < -3)),
+                         "late": float(np.mean(err > 3))})
+    return pd.DataFrame(rows).set_index(["delta_sd", "method"])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("action", choices=["generate", "score"])
-    ap.add_argument("--seeds", required=True, help="e.g. 0-9,16-39")
-    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("action", choices=["generate", "score", "ideal"])
+    ap.add_argument("--seeds", help="e.g. 0-9,16-39 (generate, score)")
+    ap.add_argument("--cache", type=Path, help="generate, score")
+    ap.add_argument("--delta", default="1.8,2", help="ideal: step sizes in sd, comma separated")
+    ap.add_argument("--runs", type=int, default=6000, help="ideal: simulated series per size")
+    ap.add_argument("--rate", type=float, help="ideal: a proportion p (with --answers) instead of normal residuals")
+    ap.add_argument("--answers", type=int, help="ideal: answers per day behind the proportion")
     ap.add_argument("--csv", type=Path, help="score: also write every incident's score here")
     args = ap.parse_args(argv)
+    pd.set_option("display.width", 200)
+    if args.action == "ideal":
+        if not 100 <= args.runs <= 100_000:
+            ap.error("--runs: expected 100 to 100,000")
+        if (args.rate is None) != (args.answers is None):
+            ap.error("--rate and --answers go together")
+        if args.rate is not None and not (0 < args.rate < 1 and 1 <= args.answers <= 1_000_000):
+            ap.error("--rate: expected 0 < p < 1; --answers: 1 to 1,000,000")
+        out = ideal([float(d) for d in args.delta.split(",")], args.runs, args.rate, args.answers)
+        print(out.round(3).to_string())
+        return 0
+    if args.seeds is None or args.cache is None:
+        ap.error("generate and score need --seeds and --cache")
     seeds = _seeds(args.seeds)
     if args.action == "generate":
         generate(seeds, args.cache)
         return 0
     out = score(seeds, args.cache)
-    pd.set_option("display.width", 200)
     print(f"seeds {args.seeds} ({len(seeds)})")
     print("false alarms (series without an incident), x requested rate:")
     print(out["false_alarms"].round(2).to_string())
