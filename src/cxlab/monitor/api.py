@@ -293,8 +293,8 @@ class ReferenceCusum:
     """
 
     def __init__(self, n_series: int) -> None:
-        self.h = limits_for("cusum", 370.0).limit
-        self.k = limits_for("cusum", 370.0).param
+        design = limits_for("cusum", 370.0)
+        self.h, self.k = design.limit, design.param
         self.up = np.zeros(n_series)
         self.down = np.zeros(n_series)
         self.up_from = np.zeros(n_series, dtype=np.int64)  # first point of the open excursion
