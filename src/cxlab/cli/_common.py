@@ -142,6 +142,15 @@ def describe_error(err: BaseException) -> tuple[str, int]:
     )
 
 
+def _is_interrupt(err: BaseException) -> bool:
+    """A Ctrl-C that DuckDB turned into an error of its own: it cancels the
+    running query and raises ``InterruptException`` or a plain
+    ``RuntimeError('Query interrupted')`` instead of ``KeyboardInterrupt``."""
+    if type(err).__name__ == "InterruptException" and type(err).__module__.split(".")[0] == "duckdb":
+        return True
+    return type(err) is RuntimeError and str(err).strip() == "Query interrupted"
+
+
 def handle_errors(func: F) -> F:
     """Map every error to one plain line on stderr: exit 2 (bad input) or 1."""
 
@@ -158,6 +167,8 @@ def handle_errors(func: F) -> F:
         except Exception as err:  # noqa: BLE001 - the edge of the program
             if debug_enabled():
                 raise
+            if _is_interrupt(err):
+                fail("interrupted; nothing was written.", 130)
             message, code = describe_error(err)
             fail(message, code)
 
