@@ -125,7 +125,8 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(payload, indent=2))
     print(f"{args.customers:,} customers, seed {args.seed}, {len(frame):,} in the campaign")
-    print(f"{'plan from':42s} " + " ".join(f"{b:>7.1f} EUR" for b in BUDGETS) + "   correlation with the true effect")
+    print(f"{'plan from':42s} " + " ".join(f"{b:>7.1f} EUR" for b in BUDGETS) + "   correlation with the true effect ("
+          + " / ".join(model.actions_) + ")")
     for r in rows:
         corr = " / ".join(f"{v['corr']:.2f}" for v in r.get("actions", {}).values())
         print(f"{r['plan_from']:42s} " + " ".join(f"{v:11.3f}" for v in r["ratios"]) + f"   {corr}")
