@@ -134,6 +134,26 @@ def test_metrics_match_hand_computed_numbers(source: list[str]) -> None:
     assert len(df) == 3 * len(EXPECTED["orders"])
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".json", ".txt"])
+def test_metrics_out_suffix_picks_the_format(suffix: str, tmp_path: Path) -> None:
+    """``--out metrics.parquet`` without ``--format`` writes Parquet, not a text table under
+    a Parquet name (as a first-time user types it); an unknown suffix gets the text table."""
+    target = tmp_path / f"metrics{suffix}"
+    args = ["metrics", "--config", str(RETAIL / "project.yaml"), "-m", "orders", "--grain", "month", "--out", str(target)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    read = {".parquet": pd.read_parquet, ".csv": pd.read_csv, ".json": lambda p: pd.read_json(p, orient="records")}
+    if suffix in read:
+        df = read[suffix](target)
+        got = {str(r.period_start)[:10]: r.value for r in df.itertuples()}
+        assert got == {month: n for month, n in EXPECTED["orders"].items()}
+    else:
+        assert target.read_text().split()[:3] == ["metric", "period_start", "value"]
+    explicit = runner.invoke(app, [*args, "--format", "csv"])  # --format wins over the suffix
+    assert explicit.exit_code == 0, explicit.output
+    assert target.read_text().startswith("metric,period_start,value")
+
+
 def test_cohorts_work_without_events(source: list[str]) -> None:
     result = runner.invoke(app, ["cohorts", *source, "-f", "csv"])
     assert result.exit_code == 0, result.output

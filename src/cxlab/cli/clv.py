@@ -225,5 +225,4 @@ def score(
         parts.append(scored)
     result = pd.concat(parts, ignore_index=True)
     require_rows(result, f"no customer has an order up to {end}.")
-    fmt = out.suffix.lstrip(".") if out is not None and out.suffix in (".csv", ".parquet", ".json") else "csv"
-    echo_frame(result, fmt, out)
+    echo_frame(result, None if out is not None and out.suffix.lower() in (".json", ".parquet", ".pq") else "csv", out)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cxlab.cli._common import (
-    ConfigOpt, CurrencyOpt, DataArg, EngineChoice, EngineOpt, Format, FormatOpt, OutOpt, echo_frame, handle_errors,
+    ConfigOpt, CurrencyOpt, DataArg, EngineChoice, EngineOpt, FormatOpt, OutOpt, echo_frame, handle_errors,
     fail, load, require_rows,
 )
 
@@ -31,7 +31,7 @@ def metrics(
     currency: CurrencyOpt = None,
     spec: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="YAML file of user-defined metrics.")] = None,
     sampling_view: Annotated[bool, typer.Option("--sampling-view", help="Also give counts and sums an interval, treating the customers as a sample.")] = False,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     out: OutOpt = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
@@ -46,7 +46,7 @@ def metrics(
 
         rows = [{"metric": m.name, "kind": m.kind, "definition": m.description} for m in METRICS.values()]
         rows += [{"metric": s.name, "kind": s.type, "definition": s.description or "user-defined"} for s in parsed_spec or []]
-        echo_frame(pd.DataFrame(rows), fmt.value, out)
+        echo_frame(pd.DataFrame(rows), fmt, out)
         return
     if since and until and since > until:
         fail(f"--since {since.date()} is after --until {until.date()}; give a window whose start comes first.", 2)
@@ -66,7 +66,7 @@ def metrics(
     )
     window = f" between {since.date() if since else 'the start'} and {until.date() if until else 'the end'}"
     require_rows(result, f"no rows of the metrics' tables fall{window}; widen --since/--until.")
-    echo_frame(result, fmt.value, out)
+    echo_frame(result, fmt, out)
 
 
 class CohortGrain(str, Enum):
@@ -88,7 +88,7 @@ def cohorts(
     grain: Annotated[CohortGrain, typer.Option("--grain", "-g", help="week (ISO) or month (also quarter, year).")] = CohortGrain.month,
     by: Annotated[list[str] | None, typer.Option("--by", "-b", help="Customer-level segment column; repeat for several.")] = None,
     activity: Annotated[Activity, typer.Option(help="What counts as active: orders, events or any.")] = Activity.orders,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     out: OutOpt = None,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigOpt = None,
@@ -106,4 +106,4 @@ def cohorts(
         ds.tables, grain=grain.value, by=tuple(by or ()), activity=activity.value, marketplaces=ds.marketplaces
     )
     require_rows(result, "no customer has a clean order, so there is no cohort.")
-    echo_frame(result, fmt.value, out)
+    echo_frame(result, fmt, out)

@@ -82,7 +82,7 @@ def estimate(
     target: Annotated[Target, typer.Option(help="Population: all invited, or all orders in the data.")] = Target.invited,
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-fitting folds of aipw.")] = 5,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed of the folds and learners.")] = 0,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     out: OutOpt = None,
     balance: Annotated[Path | None, typer.Option(dir_okay=False, help="Write covariate balance (standardized mean differences before and after weighting) to FILE (.csv, .json or .parquet).")] = None,
     engine: EngineOpt = EngineChoice.duckdb,
@@ -108,15 +108,14 @@ def estimate(
     )
     if balance is not None:
         result, smd = result
-        suffix = balance.suffix.lstrip(".")
-        echo_frame(smd, suffix if suffix in ("csv", "json", "parquet") else "csv", balance)
+        echo_frame(smd, None if balance.suffix.lower() in (".json", ".parquet", ".pq") else "csv", balance)
         for scale, part in smd.groupby("scale"):
             say(
                 f"{scale}: largest |standardized mean difference| {part['smd_before'].abs().max():.3f} "
                 f"before weighting, {part['smd_after'].abs().max():.3f} after"
             )
     columns = [*(by or ()), *(c for c in ESTIMATE_COLUMNS if c in result.columns)]
-    echo_frame(result[columns], fmt.value, out)
+    echo_frame(result[columns], fmt, out)
 
 
 @sat_app.command("drivers")
