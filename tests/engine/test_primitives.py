@@ -20,6 +20,9 @@ TABLE = pa.table(
         "tz": ["Asia/Tokyo", "America/New_York", "Europe/Berlin", "Europe/Berlin"],
         "iso": ["2024-01-31 23:30:00+09:00", "2024-07-01T12:00:00", "2024-03-31", "garbage"],
         "dmy": ["31/01/2024 10:00", "01/07/2024 12:00", "x", None],
+        # as spreadsheets export them: no zero padding (Spark's 'dd/MM' would read none)
+        "mdy": ["1/31/2024 9:05", "12/1/2010 8:26", "07/01/2024 12:00", "13/1/2024 8:00"],
+        "compact": ["20240131", "20100112", "2024131", None],
         "num": ["1.5", " 2 ", "abc", None],
         "flag": ["Yes", "0", "maybe", "FALSE"],
         "fid": pa.array([12346.0, 2.5, None, 7.0]),
@@ -33,6 +36,8 @@ def test_local_time_epoch_and_parsing(engine) -> None:
     lf = epoch_seconds(lf, "ts", "epoch")
     lf = coerce(lf, "iso", "timestamp", timezone="Europe/Berlin")
     lf = coerce(lf, "dmy", "timestamp", timestamp_format="%d/%m/%Y %H:%M")
+    lf = coerce(lf, "mdy", "timestamp", timestamp_format="%m/%d/%Y %H:%M")
+    lf = coerce(lf, "compact", "timestamp", timestamp_format="%Y%m%d")
     lf = coerce(lf, "num", "float")
     lf = coerce(lf, "flag", "bool")
     lf = coerce(lf, "fid", "string")
@@ -49,14 +54,20 @@ def test_local_time_epoch_and_parsing(engine) -> None:
     assert df["iso"].isna().iloc[3]
     assert df["dmy"].tolist()[:2] == [dt.datetime(2024, 1, 31, 10), dt.datetime(2024, 7, 1, 12)]
     assert df["dmy"].isna().tolist()[2:] == [True, True]
+    assert df["mdy"].tolist()[:3] == [dt.datetime(2024, 1, 31, 9, 5), dt.datetime(2010, 12, 1, 8, 26), dt.datetime(2024, 7, 1, 12)]
+    assert df["mdy"].isna().iloc[3]  # month 13
+    assert df["compact"].tolist()[:2] == [dt.datetime(2024, 1, 31), dt.datetime(2010, 1, 12)]
     assert df["num"].tolist()[:2] == [1.5, 2.0] and df["num"].isna().tolist()[2:] == [True, True]
     assert df["flag"].tolist() == [True, False, None, False]
     assert df["fid"].tolist()[:2] == ["12346", "2.5"] and df["fid"].iloc[3] == "7"
 
 
 def test_strftime_to_java() -> None:
-    assert strftime_to_java("%d/%m/%Y %H:%M:%S") == "dd/MM/yyyy HH:mm:ss"
-    assert strftime_to_java("%Y-%m-%dT%H:%M%z") == "yyyy-MM-dd'T'HH:mmXX"
+    # between separators: one letter, which reads one or two digits
+    assert strftime_to_java("%d/%m/%Y %H:%M:%S") == "d/M/yyyy H:m:s"
+    # next to another number or an offset: the fixed width Java needs to split them
+    assert strftime_to_java("%Y-%m-%dT%H:%M%z") == "yyyy-M-d'T'H:mmXX"
+    assert strftime_to_java("%Y%m%d%H%M") == "yyyyMMddHHmm"
 
 
 def test_unknown_engine_lists_the_choices() -> None:

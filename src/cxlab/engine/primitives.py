@@ -207,24 +207,37 @@ def _spark_with(lf: nw.LazyFrame, exprs: dict[str, Any]) -> nw.LazyFrame:
 
 
 def strftime_to_java(fmt: str) -> str:
-    """Translate a strftime format (``%Y-%m-%d %H:%M``) into a Java pattern."""
+    """Translate a strftime format (``%Y-%m-%d %H:%M``) into a Java pattern for parsing.
+
+    strptime (and DuckDB, Polars) read ``%d/%m/%Y %H:%M`` from ``1/12/2010 8:26`` as
+    well as ``01/12/2010 08:26``; Java's ``dd`` wants two digits. So a day, month,
+    hour, minute or second between separators becomes the one-letter pattern
+    (``d``, ``M``, ...), which reads one or two digits; next to another number
+    (``%Y%m%d``) it keeps its fixed width, which Java needs to split the digits.
+    """
     table = {
         "%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%I": "hh",
         "%M": "mm", "%S": "ss", "%f": "SSSSSS", "%z": "XX", "%Z": "z", "%p": "a",
         "%b": "MMM", "%B": "MMMM", "%j": "DDD", "%%": "%", "%e": "d",
     }
-    out, i = [], 0
+    numeric = {"%Y", "%y", "%m", "%d", "%H", "%I", "%M", "%S", "%f", "%j", "%e", "%z"}
+    flexible = {"%m": "M", "%d": "d", "%H": "H", "%I": "h", "%M": "m", "%S": "s"}
+    tokens, i = [], 0
     while i < len(fmt):
-        token = fmt[i : i + 2]
-        if token in table:
+        step = 2 if fmt[i : i + 2] in table else 1
+        tokens.append(fmt[i : i + step])
+        i += step
+    out = []
+    for k, token in enumerate(tokens):
+        if token in flexible:
+            neighbours = tokens[k - 1 : k] + tokens[k + 1 : k + 2]
+            out.append(flexible[token] if not any(n in numeric for n in neighbours) else table[token])
+        elif token in table:
             out.append(table[token])
-            i += 2
-        elif fmt[i].isalpha():
-            out.append(f"'{fmt[i]}'")
-            i += 1
+        elif token.isalpha():
+            out.append(f"'{token}'")
         else:
-            out.append(fmt[i])
-            i += 1
+            out.append(token)
     return "".join(out)
 
 
