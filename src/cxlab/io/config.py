@@ -15,7 +15,7 @@ editing them::
             order_id: InvoiceNo
             customer_id: CustomerID
             order_ts: InvoiceDate
-            amount: Total
+            amount: Total              # or a product of two columns: Quantity * UnitPrice
           timestamp_format: "%d/%m/%Y %H:%M"   # strftime; or a mapping per column
           timezone: Europe/London    # zone of timestamps written without an offset
           csv: {delimiter: ";", encoding: latin-1, decimal: ","}

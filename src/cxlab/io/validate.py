@@ -136,16 +136,61 @@ def _fatal_missing_columns(path: Path, table: Table, found: list[str], missing: 
     )
 
 
+#: Prefix of the typed factors of a product mapping (``amount: Quantity * UnitPrice``).
+FACTOR = "__factor__"
+
+
+def _products(path: Path, table: Table, config: TableConfig, found: list[str]) -> dict[str, tuple[str, str]]:
+    """Mappings that name a product of two columns (``amount: Quantity * UnitPrice``).
+
+    A mapped name that is itself a column of the file is a column, whatever it
+    holds; otherwise ``A * B`` multiplies two numeric columns. Only numeric
+    canonical columns (amount, cost, rate, score) can be products.
+    """
+    products: dict[str, tuple[str, str]] = {}
+    for canonical, source in config.columns.items():
+        if source in found or "*" not in source:
+            continue
+        left, _, right = (part.strip() for part in source.partition("*"))
+        where = f"data.tables.{table.name}.columns.{canonical}"
+        kind = next((c.type for c in table.columns if c.name == canonical), None)
+        if kind != "float":
+            raise InputDataError(
+                f"{path}: {where} is {source!r}, a product of columns, but {table.name}.{canonical} "
+                f"is a {kind}, not a number; only numeric columns can be a product. Map one column."
+            )
+        absent = [f for f in (left, right) if f not in found]
+        if absent or "*" in right:
+            raise InputDataError(
+                f"{path}: {where} is {source!r}; a product names two columns of the file as 'A * B', "
+                f"and {', '.join(repr(a) for a in absent) or repr(right)} is not one; "
+                f"found {', '.join(repr(f) for f in found[:20])}."
+            )
+        products[canonical] = (left, right)
+    return products
+
+
 def _rename(lf: nw.LazyFrame, path: Path, table: Table, config: TableConfig) -> nw.LazyFrame:
     found = lf.collect_schema().names()
+    products = _products(path, table, config, found)
     for canonical, source in config.columns.items():
-        if source not in found:
+        if source not in found and canonical not in products:
             raise InputDataError(
                 f"{path}: column {source!r} mapped to {table.name}.{canonical} does not exist; "
                 f"found {', '.join(repr(f) for f in found[:20])}. Fix "
                 f"data.tables.{table.name}.columns.{canonical} in the project file."
             )
-    mapping = {source: canonical for canonical, source in config.columns.items()}
+    if products:
+        # the factors stay as extra columns; the canonical column holds 'A * B' as read
+        # (what a rejected row shows) until _type multiplies the typed factors
+        lf = lf.drop([c for c in products if c in found]).with_columns(
+            *(nw.col(f).alias(f"{FACTOR}{i}{c}") for c, fs in products.items() for i, f in enumerate(fs)),
+            *(
+                nw.concat_str([nw.col(a).cast(nw.String), nw.lit(" * "), nw.col(b).cast(nw.String)]).alias(c)
+                for c, (a, b) in products.items()
+            ),
+        )
+    mapping = {source: canonical for canonical, source in config.columns.items() if canonical not in products}
     clashes = [c for c in mapping.values() if c in found and c not in mapping]
     lf = lf.drop(clashes) if clashes else lf
     lf = lf.rename(mapping)
@@ -165,6 +210,14 @@ def _recode(lf: nw.LazyFrame, config: TableConfig) -> nw.LazyFrame:
     return lf
 
 
+def _coerce_number(lf: nw.LazyFrame, column: str, dtype: Any, config: TableConfig) -> nw.LazyFrame:
+    """``column`` as a float in place, reading ``1.234,5`` when the table's decimal mark is a comma."""
+    if config.csv.decimal == "," and dtype == nw.String:
+        european = nw.col(column).str.replace_all(".", "", literal=True)
+        lf = lf.with_columns(european.str.replace_all(",", ".", literal=True).alias(column))
+    return coerce(lf, column, "float")
+
+
 def _type(lf: nw.LazyFrame, path: Path, table: Table, config: TableConfig) -> tuple[nw.LazyFrame, list[str]]:
     """Keep a raw copy of each canonical column, then coerce it in place."""
     names = lf.collect_schema().names()
@@ -172,9 +225,15 @@ def _type(lf: nw.LazyFrame, path: Path, table: Table, config: TableConfig) -> tu
     lf = lf.with_columns(nw.col(c.name).alias(RAW + c.name) for c in present)
     schema = lf.collect_schema()
     for c in present:
-        if c.type == "float" and config.csv.decimal == "," and schema[c.name] == nw.String:
-            european = nw.col(c.name).str.replace_all(".", "", literal=True)
-            lf = lf.with_columns(european.str.replace_all(",", ".", literal=True).alias(c.name))
+        factors = [f"{FACTOR}{i}{c.name}" for i in (0, 1)]
+        if factors[0] in schema:  # a product of two columns: type each, then multiply
+            for factor in factors:
+                lf = _coerce_number(lf, factor, schema[factor], config)
+            lf = lf.with_columns((nw.col(factors[0]) * nw.col(factors[1])).alias(c.name))
+            continue
+        if c.type == "float":
+            lf = _coerce_number(lf, c.name, schema[c.name], config)
+            continue
         lf = coerce(
             lf, c.name, c.type,
             timestamp_format=config.format_for(c.name) if c.type == "timestamp" else None,
@@ -304,7 +363,15 @@ def _with_parents(lf: nw.LazyFrame, name: str, table: Table, present: list[str],
 
 
 def _fill_currency(lf: nw.LazyFrame, present: list[str], ctx: _Context) -> nw.LazyFrame:
-    """Orders without a currency are in their marketplace's currency."""
+    """Orders without a currency are in their marketplace's currency.
+
+    Except when the orders have no currency column at all, there is no fx table and
+    the user named the reporting currency: a one-currency shop that sells abroad
+    (a UK shop's export with French customers, all in GBP) then has every amount in
+    that currency, since nothing could convert any other.
+    """
+    if "currency" not in present and ctx.fx_rates is None and ctx.reporting_currency is not None:
+        return lf.with_columns(nw.lit(ctx.reporting_currency.upper(), nw.String).alias("currency"))
     names = lf.collect_schema().names()
     if "__marketplace" not in names:
         return lf
@@ -318,7 +385,7 @@ def _fill_currency(lf: nw.LazyFrame, present: list[str], ctx: _Context) -> nw.La
     return lf.with_columns(currency.str.to_uppercase().alias("currency"))
 
 
-def _currency_check(lf: nw.LazyFrame, reason: Any, ctx: _Context) -> Any:
+def _currency_check(lf: nw.LazyFrame, reason: Any, ctx: _Context, *, from_marketplaces: bool = False) -> Any:
     """Resolve the reporting currency on the otherwise valid orders; add ``unknown_currency``."""
     counts = (
         lf.with_columns(reason.alias(REASON))
@@ -329,7 +396,16 @@ def _currency_check(lf: nw.LazyFrame, reason: Any, ctx: _Context) -> Any:
         .to_pandas()
     )
     found = {str(c): int(n) for c, n in zip(counts["currency"], counts["n"], strict=True)}
-    ctx.currency = resolve_reporting_currency(ctx.reporting_currency, ctx.currency_source, found, ctx.fx_rates)
+    try:
+        ctx.currency = resolve_reporting_currency(ctx.reporting_currency, ctx.currency_source, found, ctx.fx_rates)
+    except InputDataError as err:
+        if not from_marketplaces:
+            raise
+        raise InputDataError(
+            f"{err} The orders have no currency column, so each order's currency is its customer's "
+            "marketplace currency; if every amount is in one currency (a shop that sells abroad in its "
+            "own), name it with --currency or data.reporting_currency, or add a currency column."
+        ) from err
     if ctx.fx_rates is None:
         return reason
     known = sorted({*ctx.fx_rates, ctx.currency.code})
@@ -361,6 +437,7 @@ def validate_table(
     checks += _table_checks(name, present, ctx)
     lf, parent_checks = _with_parents(lf, name, table, present, ctx)
     checks += parent_checks
+    from_marketplaces = name == "orders" and "currency" not in present
     if name == "orders":
         lf = _fill_currency(lf, present, ctx)
         if "currency" not in present:
@@ -370,7 +447,7 @@ def validate_table(
         # a null comparison (a missing optional value) is not a problem
         reason = nw.when(condition.fill_null(False)).then(label).otherwise(reason)
     if name == "orders":
-        reason = _currency_check(lf, reason, ctx)
+        reason = _currency_check(lf, reason, ctx, from_marketplaces=from_marketplaces)
     lf = lf.with_columns(reason.alias(REASON))
     if lines:  # an order is clean only when every one of its lines is
         bad = (~nw.col(REASON).is_null()).cast(nw.Int32).max().over("order_id") > 0
