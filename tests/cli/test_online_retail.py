@@ -83,8 +83,7 @@ def test_one_currency_shop_selling_abroad_needs_its_currency_named(tmp_path: Pat
     ],
 )
 def test_bad_products_say_what_is_wrong(mapping: str, needle: str, tmp_path: Path) -> None:
-    for name in ("online_retail.csv", "customers.csv"):
-        shutil.copy(EXPORT / name, tmp_path / name)
+    shutil.copy(EXPORT / "online_retail.csv", tmp_path / "online_retail.csv")
     key, _, value = mapping.partition(": ")
     text = PROJECT.read_text()
     text = text.replace("order_ts: InvoiceDate", f"order_ts: {value}") if key == "order_ts" else \
@@ -94,3 +93,79 @@ def test_bad_products_say_what_is_wrong(mapping: str, needle: str, tmp_path: Pat
     assert result.exit_code == 2, result.output
     message = " ".join(result.stderr.split())
     assert needle in message and "data.tables.orders.columns" in message
+
+
+def test_customers_come_from_the_orders(engine) -> None:
+    """No customers table: one customer per CustomerID of any invoice line (a
+    cancellation's customer too), signed up at their first line, marketplace recoded
+    from the invoices' Country; lines without a customer make no customer."""
+    from cxlab.io import load_dataset
+    from cxlab.project import load_project
+
+    ds = load_dataset(None, engine=engine, config=load_project(PROJECT).data, reporting_currency="GBP")
+    report = ds.report.tables["customers"]
+    assert (report.rows_in, report.rows_clean, report.rows_rejected) == (6, 6, 0)
+    assert report.source.endswith("online_retail.csv (customers from the orders)")
+    customers = engine.to_pandas(ds.tables["customers"]).set_index("customer_id").sort_index()
+    assert customers["marketplace"].to_dict() == {
+        "12583": "FR", "13047": "UK", "14527": "UK", "15311": "UK", "15987": "UK", "17850": "UK",
+    }
+    # London time in December is UTC
+    assert customers.loc["14527", "signup_ts"] == pd.Timestamp("2010-12-01 09:41")  # its C invoice
+    assert customers.loc["15987", "signup_ts"] == pd.Timestamp("2010-12-06 08:34")
+    assert customers.loc["13047", "signup_ts"] == pd.Timestamp("2010-12-01 08:34")
+
+
+def _project(tmp_path: Path, customers: str, extra: str = "") -> Path:
+    shutil.copy(EXPORT / "online_retail.csv", tmp_path / "online_retail.csv")
+    text = PROJECT.read_text()
+    head, _, _ = text.partition("    customers:\n")
+    (tmp_path / "project.yaml").write_text(head.replace("data:\n", f"data:\n{extra}") + customers)
+    return tmp_path / "project.yaml"
+
+
+def test_one_declared_marketplace_needs_no_column(tmp_path: Path) -> None:
+    project = _project(tmp_path, "    customers: {from_orders: true}\n",
+                       "  marketplaces: {UK: {timezone: Europe/London, currency: GBP}}\n")
+    result = runner.invoke(app, ["validate", "--config", str(project), "--out", str(tmp_path / "v")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "v" / "validation.json").read_text())
+    assert report["tables"]["customers"]["rows_clean"] == 6
+    assert report["reporting_currency"] == "GBP"  # every customer is UK: one currency
+
+
+@pytest.mark.parametrize(
+    ("customers", "needle"),
+    [
+        ("    customers: {from_orders: true}\n", "needs each customer's marketplace"),
+        ("    customers: {from_orders: true, columns: {marketplace: Land}}\n", "'Land', which is not a column of the orders"),
+        ("    customers: {from_orders: true, path: c.csv}\n", "give no path"),
+        ("", "from_orders: true"),  # no customers table and no from_orders: the error names the way out
+    ],
+)
+def test_customers_from_orders_errors(customers: str, needle: str, tmp_path: Path) -> None:
+    project = _project(tmp_path, customers)
+    result = runner.invoke(app, ["validate", "--config", str(project), "--currency", "GBP", "--out", str(tmp_path / "v")])
+    assert result.exit_code == 2, result.output
+    assert needle in " ".join(result.stderr.split())
+
+
+def test_run_on_the_export_skips_what_its_history_cannot_support(tmp_path: Path) -> None:
+    """`cxlab run` end to end: five weeks of invoices are too few for a control chart's
+    baseline, so monitor is skipped with the reason (not a failed run); the rest runs."""
+    project = _project(tmp_path, PROJECT.read_text().partition("    customers:\n")[1]
+                       + PROJECT.read_text().partition("    customers:\n")[2], "  reporting_currency: GBP\n")
+    project.write_text(project.read_text() + "window: {holdout_weeks: 2}\n")
+    from cxlab.exceptions import FitWarning
+
+    with pytest.warns(FitWarning, match="the fit is doubtful"):  # six customers: said, not hidden
+        result = runner.invoke(app, ["run", str(project), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    status = {s["name"]: s for s in manifest["stages"]}
+    assert {n: status[n]["status"] for n in ("validate", "metrics", "cohorts", "engagement", "reports")} == dict.fromkeys(
+        ("validate", "metrics", "cohorts", "engagement", "reports"), "done")
+    assert status["monitor"]["status"] == "skipped"
+    assert "the baseline needs at least 8" in status["monitor"]["reason"]
+    # every derived customer with a clean order: not 15311, whose one invoice was rejected
+    assert sorted(pd.read_parquet(tmp_path / "run" / "clv.parquet")["customer_id"]) == ["12583", "13047", "14527", "15987", "17850"]

@@ -87,6 +87,12 @@ class TableConfig(BaseModel):
         description="orders only: rows sharing an order_id are lines of one order "
         "(summed into one order) instead of duplicates",
     )
+    from_orders: bool = Field(
+        False,
+        description="customers only: there is no customers table; one customer per customer_id "
+        "of the orders, signed up at their first order, in the marketplace named by the orders' "
+        "column mapped to marketplace (or the one marketplace of data.marketplaces)",
+    )
 
     _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
 
@@ -129,6 +135,14 @@ class DataConfig(BaseModel):
                 )
             if table.combine_lines and name != "orders":
                 raise ValueError(f"tables.{name}.combine_lines: only orders have lines")
+            if table.from_orders and name != "customers":
+                raise ValueError(f"tables.{name}.from_orders: only customers can be derived from the orders")
+            if table.from_orders and (table.path is not None or set(table.columns) - {"marketplace"}
+                                      or table.timestamp_format or table.timezone):
+                raise ValueError(
+                    "tables.customers.from_orders: the customers come from the orders, so give no path, "
+                    "timestamp_format or timezone, and map only marketplace (to a column of the orders)"
+                )
             known = {c.name for c in TABLES[name].columns}
             for canonical in table.columns:
                 if canonical not in known:

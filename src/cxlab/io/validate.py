@@ -413,6 +413,61 @@ def _currency_check(lf: nw.LazyFrame, reason: Any, ctx: _Context, *, from_market
     return nw.when(reason.is_null() & unknown).then(nw.lit("unknown_currency")).otherwise(reason)
 
 
+def _customers_from_orders(root: Path | None, config: DataConfig, ctx: _Context) -> ValidatedTable:
+    """``customers`` derived from the orders file (``tables.customers.from_orders``).
+
+    One customer per non-null ``customer_id`` of every order row (rejected ones
+    included: a customer whose only order was a cancellation still exists), signed
+    up at their first order, in the marketplace that the orders' column mapped to
+    ``marketplace`` names (the smallest value when a customer's orders name
+    several; recoded by ``tables.customers.values``), or else in the one
+    marketplace that ``data.marketplaces`` declares. Then validated as a customers
+    table, so an unknown marketplace is set aside with its reason.
+    """
+    own = config.table("customers")
+    orders_config = config.table("orders")
+    path = find_table(root, "orders", orders_config)
+    if path is None:
+        raise InputDataError(
+            f"{root}: data.tables.customers.from_orders derives the customers from the orders, "
+            "but there is no orders table; add it, or give its path in data.tables.orders.path."
+        )
+    orders = TABLES["orders"]
+    lf = _recode(_rename(read_table(path, ctx.engine, orders_config), path, orders, orders_config), orders_config)
+    market = own.columns.get("marketplace")
+    names = lf.collect_schema().names()
+    if market is not None and market not in names:
+        raise InputDataError(
+            f"{path}: data.tables.customers.columns.marketplace is {market!r}, which is not a column of "
+            f"the orders; found {', '.join(repr(n) for n in names[:20])}."
+        )
+    if market is None:
+        if len(config.marketplaces) != 1:
+            raise InputDataError(
+                f"{path}: data.tables.customers.from_orders needs each customer's marketplace: map "
+                "tables.customers.columns.marketplace to the orders' column that holds it (a country, "
+                "say), or declare the shop's one marketplace under data.marketplaces "
+                "(e.g. UK: {timezone: Europe/London, currency: GBP})."
+            )
+        code = next(iter(config.marketplaces))
+        lf = lf.with_columns(nw.lit(code, nw.String).alias("__market"))
+    else:
+        lf = lf.with_columns(nw.col(market).cast(nw.String).alias("__market"))
+    lf = coerce(lf, "customer_id", "string")
+    lf = coerce(lf, "order_ts", "timestamp", timestamp_format=orders_config.format_for("order_ts"),
+                timezone=orders_config.timezone)
+    stripped = nw.col("customer_id").str.strip_chars()
+    customers = (
+        lf.with_columns(nw.when(stripped == "").then(nw.lit(None, nw.String)).otherwise(stripped).alias("customer_id"))
+        .filter(~nw.col("customer_id").is_null())
+        .group_by("customer_id")
+        .agg(nw.col("__market").min().alias("marketplace"), nw.col("order_ts").min().alias("signup_ts"))
+    )
+    result = validate_table("customers", ctx.engine.materialize(customers), path, TableConfig(values=own.values), ctx)
+    result.report.source = f"{path} (customers from the orders)"
+    return result
+
+
 def validate_table(
     name: str, lf: nw.LazyFrame, path: Path, config: TableConfig, ctx: _Context
 ) -> ValidatedTable:
@@ -528,14 +583,26 @@ def validate_tables(
     out: dict[str, ValidatedTable] = {}
     for name in TABLE_ORDER:
         table_config = config.table(name)
+        if name == "customers" and table_config.from_orders:
+            if progress:
+                progress(name)
+            result = _customers_from_orders(root, config, ctx)
+            out[name] = result
+            ctx.clean[name] = result.clean
+            continue
         path = find_table(root, name, table_config)
         if path is None:
             if TABLES[name].required:
                 found = sorted(p.name for p in root.iterdir()) if root is not None else []
+                derive = (
+                    " With only orders, 'data.tables.customers: {from_orders: true}' in a project file "
+                    "derives one customer per customer_id of the orders."
+                    if name == "customers" else ""
+                )
                 raise InputDataError(
                     f"{root}: dataset has no '{name}' table (looked for {name}.parquet, "
                     f"{name}/ and {name}.csv); found {', '.join(found) or 'nothing'}. "
-                    f"Add the table, or give its path in data.tables.{name}.path."
+                    f"Add the table, or give its path in data.tables.{name}.path.{derive}"
                 )
             continue
         if progress:

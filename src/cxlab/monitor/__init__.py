@@ -11,7 +11,7 @@ history. See ``docs/monitor.md``.
 
 from __future__ import annotations
 
-from cxlab.monitor.api import MonitorResult, monitor, monitor_series, parse_baseline
+from cxlab.monitor.api import MonitorResult, NoSeriesError, monitor, monitor_series, parse_baseline
 from cxlab.monitor.arl import METHODS, Limits, arl0_for_rate, limits_for
 from cxlab.monitor.charts import simulate_run_lengths
 from cxlab.monitor._pelt import pelt
@@ -21,6 +21,7 @@ __all__ = [
     "METHODS",
     "Limits",
     "MonitorResult",
+    "NoSeriesError",
     "SeriesSet",
     "arl0_for_rate",
     "limits_for",

@@ -49,6 +49,14 @@ CHART_COLUMNS = (
 )
 
 
+class NoSeriesError(InputDataError):
+    """No series could be charted (each too short, empty or constant); ``skipped`` says why per series."""
+
+    def __init__(self, message: str, skipped: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.skipped = skipped
+
+
 @dataclass(frozen=True)
 class MonitorResult:
     """What :func:`monitor_series` found.
@@ -542,6 +550,6 @@ def monitor(
         false_alarms_per_year=false_alarms_per_year, retrospective=retrospective, refit_days=refit_days,
     )
     if not result.series:
-        detail = "; ".join(f"{r.metric} / {r.segment}: {r.reason}" for r in result.skipped.head(5).itertuples())
-        raise InputDataError(f"monitor: no series can be charted. {detail}.")
+        detail = "; ".join(f"{r.metric} / {r.segment}: {r.reason.rstrip('.')}" for r in result.skipped.head(5).itertuples())
+        raise NoSeriesError(f"monitor: no series can be charted. {detail}.", result.skipped)
     return result

@@ -37,6 +37,7 @@ def _computable(ds: Any, names: list[str]) -> tuple[list[str], list[str]]:
 
 @stage("monitor", "Watch the metrics for unusual changes", section="monitor", needs=("customers",))
 def monitor(ctx: Context) -> dict[str, Any]:
+    from cxlab.monitor import NoSeriesError
     from cxlab.monitor import monitor as run_monitor
 
     ds, cfg = ctx.data, ctx.project.monitor
@@ -50,9 +51,13 @@ def monitor(ctx: Context) -> dict[str, Any]:
         raise SkipStage(f"none of the metrics to watch ({', '.join(cfg.metrics)}) can be computed from the "
                         "columns the data has", "name other monitor.metrics (e.g. orders, active_customers)")
     until = _last_complete(observation_end(ctx), cfg.grain)  # a cut-off last week is not a drop
-    result = run_monitor(ds.tables, metrics=metrics, grain=cfg.grain, by=tuple(cfg.by), methods=("ewma",),
-                         false_alarms_per_year=cfg.false_alarms_per_year, reporting_currency=ds.reporting_currency,
-                         marketplaces=ds.marketplaces, since=ctx.project.window.start, until=until)
+    try:
+        result = run_monitor(ds.tables, metrics=metrics, grain=cfg.grain, by=tuple(cfg.by), methods=("ewma",),
+                             false_alarms_per_year=cfg.false_alarms_per_year, reporting_currency=ds.reporting_currency,
+                             marketplaces=ds.marketplaces, since=ctx.project.window.start, until=until)
+    except NoSeriesError as err:  # too little history is a property of the data, not a failed run
+        raise SkipStage(str(err).removeprefix("monitor: "),
+                        "a longer history for each series (the reason says how much the baseline needs)") from err
     ctx.write_frame("alarms", result.alarms)
     ctx.write_frame("monitor", result.charts)
     ctx.write_json("results/monitor.json", {
