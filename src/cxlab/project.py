@@ -243,8 +243,16 @@ def load_project(path: Path) -> ProjectConfig:
     return config
 
 
-def project_template(data: str, *, currency: str | None = None, tables: dict[str, str] | None = None) -> str:
-    """A commented example project file for the dataset folder ``data``."""
+def project_template(
+    data: str, *, currency: str | None = None, tables: dict[str, str] | None = None,
+    data_section: list[str] | None = None,
+) -> str:
+    """A commented example project file for the dataset folder ``data``.
+
+    ``data_section``: the lines of a proposed mapping (:func:`cxlab.io.guess.render_data_section`)
+    that replace the example ``data:`` section; ``data.path`` is kept, so that other
+    tables are still found by name.
+    """
     lines = [
         "# cxlab project file: `cxlab run project.yaml` reads it. Every section is optional;",
         "# a stage runs when its section is enabled (the default) and the data has its tables.",
@@ -256,20 +264,25 @@ def project_template(data: str, *, currency: str | None = None, tables: dict[str
         "data:",
         f"  path: {data}" + "              # folder with one NAME.csv / NAME.parquet / NAME/ per table",
     ]
-    if currency:
-        lines.append(f"  reporting_currency: {currency}")
+    if data_section is not None:
+        lines += [line for line in data_section[1:]]  # after its 'data:' line
     else:
-        lines.append("  # reporting_currency: GBP   # default: the one currency of the orders")
-    if tables:
-        lines.append("  tables:")
-        for name, file in tables.items():
-            lines += [f"    {name}:", f"      path: {file}"]
+        if currency:
+            lines.append(f"  reporting_currency: {currency}")
+        else:
+            lines.append("  # reporting_currency: GBP   # default: the one currency of the orders")
+        if tables:
+            lines.append("  tables:")
+            for name, file in tables.items():
+                lines += [f"    {name}:", f"      path: {file}"]
+        lines += [
+            "  # tables:",
+            "  #   orders:",
+            "  #     path: exports/invoices.csv",
+            "  #     columns: {order_id: InvoiceNo, customer_id: CustomerID, order_ts: InvoiceDate, amount: Total}",
+            "  #     timestamp_format: \"%d/%m/%Y %H:%M\"",
+        ]
     lines += [
-        "  # tables:",
-        "  #   orders:",
-        "  #     path: exports/invoices.csv",
-        "  #     columns: {order_id: InvoiceNo, customer_id: CustomerID, order_ts: InvoiceDate, amount: Total}",
-        "  #     timestamp_format: \"%d/%m/%Y %H:%M\"",
         "",
         "window:",
         "  # start: 2024-01-01     # default: first order",

@@ -21,7 +21,7 @@ def init(
                                              help="Project file to write (default: DIR/project.yaml).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing project file.")] = False,
 ) -> None:
-    """Write a commented example project file for the tables in DIR; prints its path."""
+    """Write a commented project file for the exports in DIR, proposing how their columns map; prints its path."""
     import os
 
     from rich.text import Text
@@ -32,13 +32,44 @@ def init(
     target = out or folder / "project.yaml"
     if target.exists() and not force:
         fail(f"{target} exists; give --force to replace it or --out for another file.", 2)
+    from cxlab.io.guess import guess_data, render_data_section, summary
+
     tables, currency = detect_dataset(folder)
-    if not tables:
+    data = os.path.relpath(folder.resolve(), target.resolve().parent)
+    section = None
+    if not {"customers", "orders"} <= set(tables) or not _canonical(folder, tables):
+        guess = guess_data(folder)
+        if guess.tables:  # a mapping to propose
+            section = render_data_section(guess, target.resolve().parent)
+        for line in summary(guess):
+            err_console.print(Text(line))
+        tables = [] if section is None else tables
+    if not tables and section is None:
         err_console.print(Text(f"no table found in {folder} (customers.csv, orders.parquet, ...); the project file "
                                "lists the tables to map under data.tables."))
-    data = os.path.relpath(folder.resolve(), target.resolve().parent)
-    atomic_write_text(target, project_template(data, currency=currency))
-    if tables:
+    atomic_write_text(target, project_template(data, currency=currency, data_section=section))
+    if tables and section is None:
         err_console.print(Text(f"found tables: {', '.join(tables)}" +
                                (f"; reporting currency {currency}" if currency else "")))
+    elif section is not None:
+        err_console.print(Text("proposed a mapping: read the project file, above all the lines marked 'check'"))
     typer.echo(str(target))
+
+
+def _canonical(folder: Path, tables: list[str]) -> bool:
+    """Whether the customers and orders files found by name have their required columns."""
+    from cxlab.io.config import TableConfig
+    from cxlab.io.read import find_table, read_table
+    from cxlab.engine import get_engine
+    from cxlab.schema import TABLES
+
+    engine = get_engine("duckdb")
+    for name in ("customers", "orders"):
+        path = find_table(folder, name, TableConfig())
+        try:
+            names = read_table(path, engine, TableConfig()).collect_schema().names() if path else []
+        except Exception:  # noqa: BLE001  (unreadable: the loader will say why)
+            return True
+        if not set(TABLES[name].required_columns) <= set(names):
+            return False
+    return True

@@ -419,8 +419,8 @@ def _customers_from_orders(root: Path | None, config: DataConfig, ctx: _Context)
     One customer per non-null ``customer_id`` of every order row (rejected ones
     included: a customer whose only order was a cancellation still exists), signed
     up at their first order, in the marketplace that the orders' column mapped to
-    ``marketplace`` names (the smallest value when a customer's orders name
-    several; recoded by ``tables.customers.values``), or else in the one
+    ``marketplace`` names on their first order that names one (the smallest value
+    on a tie; recoded by ``tables.customers.values``), or else in the one
     marketplace that ``data.marketplaces`` declares. Then validated as a customers
     table, so an unknown marketplace is set aside with its reason.
     """
@@ -457,11 +457,15 @@ def _customers_from_orders(root: Path | None, config: DataConfig, ctx: _Context)
     lf = coerce(lf, "order_ts", "timestamp", timestamp_format=orders_config.format_for("order_ts"),
                 timezone=orders_config.timezone)
     stripped = nw.col("customer_id").str.strip_chars()
-    customers = (
-        lf.with_columns(nw.when(stripped == "").then(nw.lit(None, nw.String)).otherwise(stripped).alias("customer_id"))
-        .filter(~nw.col("customer_id").is_null())
-        .group_by("customer_id")
-        .agg(nw.col("__market").min().alias("marketplace"), nw.col("order_ts").min().alias("signup_ts"))
+    lf = lf.with_columns(nw.when(stripped == "").then(nw.lit(None, nw.String)).otherwise(stripped).alias("customer_id"))
+    # the marketplace of the customer's first order that names one
+    named = ~nw.col("__market").is_null()
+    lf = lf.filter(~nw.col("customer_id").is_null()).with_columns(
+        nw.when(named).then(nw.col("order_ts")).otherwise(None).min().over("customer_id").alias("__first_named")
+    )
+    first = nw.when(named & (nw.col("order_ts") == nw.col("__first_named"))).then(nw.col("__market"))
+    customers = lf.group_by("customer_id").agg(
+        first.min().alias("marketplace"), nw.col("order_ts").min().alias("signup_ts"),
     )
     result = validate_table("customers", ctx.engine.materialize(customers), path, TableConfig(values=own.values), ctx)
     result.report.source = f"{path} (customers from the orders)"
