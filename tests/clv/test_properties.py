@@ -154,3 +154,39 @@ def test_fit_is_invariant_to_row_order(cdnow_summary: pd.DataFrame, bgnbd: BetaG
     shuffled = cdnow_summary.sample(frac=1.0, random_state=1)
     refit = BetaGeo().fit(shuffled)
     assert refit.params_ == pytest.approx(bgnbd.params_, rel=1e-8)
+
+
+def test_expected_purchases_where_the_closed_form_overflows() -> None:
+    """a and b in the millions (the drop-out probability pinned down, as a group of a few
+    customers who never drop out gives): scipy's 2F1 overflows, the integral does not.
+    With Beta(a, b+x) that narrow, p is its mean and the expectation is the
+    fixed-p formula (1 - (A / (A + p t))**(r+x)) / p, A = alpha + T."""
+    from cxlab.clv.bgnbd import _expected_given, _expected_given_quadrature
+
+    r, alpha, a, b = 9.21, 43.24, 122024.3, 19410908.9
+    x = np.array([0.0, 1.0, 5.0, 30.0])
+    big_t = np.array([10.0, 20.0, 52.0, 52.0])
+    t = np.full(4, 52.0)
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(_expected_given(r, alpha, a, b, x, big_t, t)).any()  # the case at hand
+    p = a / (a + b + x)
+    fixed_p = -np.expm1(-(r + x) * np.log1p(p * t / (alpha + big_t))) / p
+    model = _bg(r, alpha, a, b)
+    frame = pd.DataFrame({"frequency": x, "recency": np.minimum(big_t, x), "T": big_t})
+    e = model.conditional_expected_purchases(frame, t=52.0)
+    assert np.all(np.isfinite(e))
+    assert e == pytest.approx(model.probability_alive(frame) * fixed_p, rel=1e-4)
+    assert model.expected_purchases(np.array([1.0, 52.0])) == pytest.approx(
+        -np.expm1(-r * np.log1p(a / (a + b) * np.array([1.0, 52.0]) / alpha)) / (a / (a + b)), rel=1e-4)
+    # where the closed form holds, the integral agrees with it (CDNOW's published parameters)
+    cdnow = (0.243, 4.414, 0.793, 2.426)
+    xs, ts = np.arange(0.0, 40.0), np.linspace(1.0, 78.0, 40)
+    assert _expected_given_quadrature(*cdnow, xs, ts, np.full(40, 52.0)) == pytest.approx(
+        _expected_given(*cdnow, xs, ts, np.full(40, 52.0)), rel=1e-4)
+
+
+@SETTINGS
+@given(customers(max_x=200, max_t=200.0), positive, positive, st.floats(1e3, 1e8), st.floats(1e3, 1e9))
+def test_no_nan_with_huge_beta_parameters(x: pd.DataFrame, r: float, alpha: float, a: float, b: float) -> None:
+    e = _bg(r, alpha, a, b).conditional_expected_purchases(x, t=52.0)
+    assert np.all(np.isfinite(e)) and np.all(e >= 0)

@@ -218,6 +218,41 @@ def _expected_given(
     return np.asarray((a + b + x - 1.0) / (a - 1.0) * bracket, dtype=np.float64)
 
 
+#: Gauss-Legendre nodes of the quadrature fallback of :func:`_expected_given`.
+_QUAD_NODES = 64
+
+
+def _expected_given_quadrature(
+    r: float, alpha: float, a: float, b: float, x: FloatArray, big_t: FloatArray, t: FloatArray
+) -> FloatArray:
+    """:func:`_expected_given` as a one-dimensional integral, for where the closed form breaks.
+
+    An alive customer with rate lambda ~ Gamma(r+x, alpha+T) and drop-out probability
+    p ~ Beta(a, b+x) makes ``(1 - exp(-lambda p t)) / p`` purchases in ``(T, T+t]`` on
+    average, so the expectation is ``E_p[(1 - ((alpha+T) / (alpha+T+p t))**(r+x)) / p]``.
+    That is integrated over the Beta's quantiles (Gauss-Legendre in ``u``, ``p =
+    I^-1(u)``): the integrand is bounded (by ``(r+x) t / (alpha+T)``) and smooth in p.
+    Agrees with the closed form to about 1e-5 where both are finite; finite where
+    scipy's 2F1 overflows, e.g. with a and b in the millions (a drop-out probability
+    the data pin down, as on a few customers who never drop out).
+    """
+    from numpy.polynomial.legendre import leggauss
+    from scipy.special import betaincinv
+
+    nodes, weights = leggauss(_QUAD_NODES)
+    u, w = 0.5 * (nodes + 1.0), 0.5 * weights
+    x, big_t, t = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(x, big_t, t))
+    flat_x = x.ravel()
+    distinct, inverse = np.unique(flat_x, return_inverse=True)
+    p = np.asarray(betaincinv(a, b + distinct[:, None], u[None, :]), dtype=np.float64)[inverse]
+    scale = (alpha + big_t.ravel())[:, None]
+    shape = (r + flat_x)[:, None]
+    horizon = t.ravel()[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(p > 0, -np.expm1(-shape * np.log1p(p * horizon / scale)) / p, shape * horizon / scale)
+    return np.asarray((g * w).sum(axis=1).reshape(x.shape), dtype=np.float64)
+
+
 class BetaGeo(PurchaseModel):
     """BG/NBD purchase model (Fader, Hardie & Lee 2005).
 
@@ -326,6 +361,11 @@ class BetaGeo(PurchaseModel):
             )
         else:
             out = _expected_given(r, alpha, a, b, x, big_t, t)
+        broken = ~np.isfinite(out) | (out < 0)
+        if broken.any():  # 2F1 overflowed (a, b very large): integrate instead
+            x_, big_t_, t_ = np.broadcast_arrays(x, big_t, t)
+            out = np.array(out, dtype=np.float64)
+            out[broken] = _expected_given_quadrature(r, alpha, a, b, x_[broken], big_t_[broken], t_[broken])
         if alive_weighted:
             out = out * self._p_alive(x, t_x, big_t)
         return np.asarray(out, dtype=np.float64)
