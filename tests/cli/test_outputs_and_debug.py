@@ -208,3 +208,26 @@ def test_duckdb_interrupt_error_is_an_interruption(
     other = RuntimeError("something else")
     monkeypatch.setattr(data_cli, "load", lambda *a, **k: (_ for _ in ()).throw(other))
     assert runner.invoke(app, ["validate", str(retail), "--out", str(tmp_path / "w")]).exit_code == 1
+
+
+def test_cxlab_warnings_are_one_plain_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A doubtful fit reaches a CLI user as 'warning: ...', not as a source path and a code line;
+    other libraries' warnings, and ours under --debug, stay as Python shows them."""
+    import warnings
+
+    from cxlab.cli import _common
+    from cxlab.exceptions import FitWarning
+
+    monkeypatch.delenv("CXLAB_DEBUG", raising=False)
+    passed_on: list[str] = []
+    with warnings.catch_warnings():  # restores warnings.showwarning afterwards
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, category, *rest: passed_on.append(category.__name__)
+        _common.setup_logging(False)
+        warnings.warn("BetaGeo: the fit is doubtful:\n  the Hessian is singular", FitWarning, stacklevel=1)
+        warnings.warn("something else", UserWarning, stacklevel=1)
+        monkeypatch.setenv("CXLAB_DEBUG", "1")
+        warnings.warn("under --debug", FitWarning, stacklevel=1)
+    err = capsys.readouterr().err
+    assert err == "warning: BetaGeo: the fit is doubtful: the Hessian is singular\n"
+    assert passed_on == ["UserWarning", "FitWarning"]

@@ -95,12 +95,29 @@ DataArg = Annotated[
 
 
 def setup_logging(verbose: bool) -> None:
+    import warnings
+
     from rich.logging import RichHandler
 
     root = logging.getLogger("cxlab")
     if not any(isinstance(h, RichHandler) for h in root.handlers):
         root.addHandler(RichHandler(console=err_console, show_path=False, show_time=False, markup=False))
     root.setLevel(logging.INFO if verbose else logging.WARNING)
+    if getattr(warnings.showwarning, "__name__", "") != _show_warning.__name__:
+        _show_warning.original = warnings.showwarning  # type: ignore[attr-defined]
+        warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    """cxlab's own warnings (a doubtful fit, ...) as one ``warning: ...`` line, not a source
+    location and a code line; others, and everything under --debug, as Python shows them."""
+    from cxlab.exceptions import CxlabWarning
+
+    if issubclass(category, CxlabWarning) and not debug_enabled():
+        err_console.print(Text("warning: ", style="yellow") + Text(" ".join(str(message).split())), soft_wrap=True)
+        return
+    _show_warning.original(message, category, filename, lineno, file, line)  # type: ignore[attr-defined]
 
 
 def say(message: str) -> None:

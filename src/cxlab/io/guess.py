@@ -25,8 +25,10 @@ from cxlab.schema import MARKETPLACES, TABLES
 
 __all__ = ["DataGuess", "TableGuess", "guess_data", "render_data_section", "summary"]
 
-#: Rows read from each file to test a candidate column.
+#: Rows of each file whose order is looked at (repeated order ids, time order).
 SAMPLE_ROWS = 2000
+#: Distinct values of a column, from the whole file, that a candidate must read.
+DISTINCT_VALUES = 50_000
 
 
 def _norm(name: str) -> str:
@@ -150,12 +152,24 @@ class _Sample:
         self.head = engine.materialize(self.lf.head(SAMPLE_ROWS))
         self.names = self.head.collect_schema().names()
         self.schema = self.head.collect_schema()
+        self._distinct: dict[str, nw.LazyFrame] = {}
+
+    def distinct(self, column: str) -> nw.LazyFrame:
+        """Up to :data:`DISTINCT_VALUES` distinct values of ``column`` from the whole file.
+
+        The first rows of an export are often one day (``12/1/2010 ...``), which reads
+        both day first and month first; the whole column settles it.
+        """
+        if column not in self._distinct:
+            values = self.lf.select(nw.col(column)).unique().head(DISTINCT_VALUES)
+            self._distinct[column] = self.engine.materialize(values)
+        return self._distinct[column]
 
     def share(self, column: str, target: str, fmt: str | None = None, *, comma: bool = False) -> float:
-        """Share of the non-null sampled values of ``column`` that read as ``target``."""
+        """Share of the distinct non-null values of ``column`` that read as ``target``."""
         from cxlab.engine import coerce
 
-        lf = self.head.select(nw.col(column).alias("v"), nw.col(column).alias("raw"))
+        lf = self.distinct(column).select(nw.col(column).alias("v"), nw.col(column).alias("raw"))
         if comma and self.schema[column] == nw.String:
             dots = nw.col("v").str.replace_all(".", "", literal=True)
             lf = lf.with_columns(dots.str.replace_all(",", ".", literal=True).alias("v"))

@@ -11,11 +11,15 @@ Outputs (in the run folder): ``rejects/`` and ``validation.json`` (validate),
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
-from cxlab.exceptions import InputDataError
+from cxlab.exceptions import FitWarning, InputDataError
 from cxlab.pipeline.registry import Context, stage
+
+log = logging.getLogger(__name__)
 
 @stage("validate", "Check the data and set aside bad rows")
 def validate(ctx: Context) -> dict[str, Any]:
@@ -113,8 +117,10 @@ def engagement(ctx: Context) -> dict[str, Any]:
     common = {"monetary_value_col": "amount_reporting", "day_col": "local_ts", "model": cfg.model}
     by = cfg.by
     native = orders.to_native()
-    checked = clv.fit_from_orders(native, observation_end=last, calibration_end=calibration_end, by=by, **common)
-    fitted = clv.fit_from_orders(native, observation_end=last, by=by, **common)
+    with warnings.catch_warnings():  # said once per group below, from the fitted models' diagnostics
+        warnings.simplefilter("ignore", FitWarning)
+        checked = clv.fit_from_orders(native, observation_end=last, calibration_end=calibration_end, by=by, **common)
+        fitted = clv.fit_from_orders(native, observation_end=last, by=by, **common)
     pairs = (zip(checked["groups"], fitted["groups"], strict=True) if by
              else [({by: None, **checked}, {by: None, **fitted})])
     groups, scores = [], []
@@ -128,6 +134,13 @@ def engagement(ctx: Context) -> dict[str, Any]:
         scores.append(scored)
         groups.append({"marketplace": value if by else "all", "params": fit["params"], "spend": fit["spend"],
                        "holdout": check["holdout"]})
+        for part_name, model in (("purchase", fit["params"]), ("spend", fit["spend"])):
+            if model and model.get("diagnostics"):
+                where = f"{by} {value}" if by else "all customers"
+                found = [d for d in model["diagnostics"] if not d.startswith("Try ")]
+                advice = [d for d in model["diagnostics"] if d.startswith("Try ")]
+                log.warning("engagement, %s: the %s model (%s) fit is doubtful: %s.%s", where, part_name,
+                            model.get("model"), "; ".join(found), "".join(" " + a for a in advice))
     # the model as a bundle (checked folder, no pickle): 'cxlab score' and 'cxlab serve' read it
     save_clv(ctx.out / "models" / "clv", fitted, metadata={
         "observation_end": last.isoformat(), "calibration_end": None, "currency": ds.reporting_currency,
