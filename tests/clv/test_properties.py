@@ -190,3 +190,44 @@ def test_expected_purchases_where_the_closed_form_overflows() -> None:
 def test_no_nan_with_huge_beta_parameters(x: pd.DataFrame, r: float, alpha: float, a: float, b: float) -> None:
     e = _bg(r, alpha, a, b).conditional_expected_purchases(x, t=52.0)
     assert np.all(np.isfinite(e)) and np.all(e >= 0)
+
+
+def test_pareto_p_alive_where_the_series_does_not_converge() -> None:
+    """s and beta in the millions (a drop-out rate the data pin down): the series near z = 1
+    does not converge, so P(alive) integrates the likelihood's death term instead. It must
+    match the fixed-rate limit (mu = s/beta, integrated by scipy's quad), and match the
+    series where that converges."""
+    from scipy.integrate import quad
+
+    from cxlab.clv.paretonbd import _p_alive_quadrature
+
+    r, alpha, s, beta = 9.2, 43.2, 1e5, 1e7
+    mu = s / beta
+    rows = [(1.0, 5.0, 20.0), (5.0, 20.0, 52.0), (0.0, 0.0, 10.0), (30.0, 50.0, 52.0), (4.0, 52.0, 52.0)]
+    frame = pd.DataFrame(rows, columns=["frequency", "recency", "T"])
+    expected = []
+    for x, t_x, big_t in rows:
+        alive = (alpha + big_t) ** -(r + x) * np.exp(-mu * big_t)
+        death = quad(lambda t, x=x: mu * np.exp(-mu * t) * (alpha + t) ** -(r + x), t_x, big_t, epsrel=1e-12)[0]
+        expected.append(alive / (alive + death))
+    model = _pnbd(r, alpha, s, beta)
+    assert model.probability_alive(frame) == pytest.approx(expected, abs=1e-5)
+    e = model.conditional_expected_purchases(frame, t=52.0)
+    assert np.all(np.isfinite(e)) and np.all(e > 0)
+    # where the series converges, the integral is the same number (CDNOW-like parameters)
+    rng = np.random.default_rng(0)
+    big_t = rng.uniform(0.5, 78.0, 500)
+    x = rng.integers(0, 40, 500).astype(float)
+    t_x = np.where(x > 0, rng.uniform(0.0, 1.0, 500) * big_t, 0.0)
+    for params in [(0.553, 10.58, 0.606, 11.67), (0.2, 1.0, 3.0, 2.0), (5.0, 30.0, 0.05, 0.5)]:
+        series = _pnbd(*params).probability_alive(pd.DataFrame({"frequency": x, "recency": t_x, "T": big_t}))
+        assert _p_alive_quadrature(*params, x, t_x, big_t) == pytest.approx(series, abs=1e-10)
+
+
+@SETTINGS
+@given(customers(max_x=200, max_t=200.0), positive, positive, st.floats(1e3, 1e8), st.floats(1e4, 1e10))
+def test_pareto_no_nan_with_huge_drop_out_parameters(x: pd.DataFrame, r: float, alpha: float, s: float, beta: float) -> None:
+    model = _pnbd(r, alpha, s, beta)
+    p = model.probability_alive(x)
+    e = model.conditional_expected_purchases(x, t=52.0)
+    assert np.all((p >= 0) & (p <= 1)) and np.all(np.isfinite(e)) and np.all(e >= 0)
