@@ -26,6 +26,8 @@ TABLE = pa.table(
         "num": ["1.5", " 2 ", "abc", None],
         "flag": ["Yes", "0", "maybe", "FALSE"],
         "fid": pa.array([12346.0, 2.5, None, 7.0]),
+        # the same ids as text, as a CSV written from pandas holds them
+        "sid": ["12346.0", " 17850.00 ", "A1.0", "2.5"],
     }
 )
 
@@ -41,6 +43,7 @@ def test_local_time_epoch_and_parsing(engine) -> None:
     lf = coerce(lf, "num", "float")
     lf = coerce(lf, "flag", "bool")
     lf = coerce(lf, "fid", "string")
+    lf = coerce(lf, "sid", "string")
     df = engine.to_pandas(lf)
     # 23:30 UTC on 31 January is already 1 February in Tokyo.
     assert df["local"].tolist()[:3] == [
@@ -60,6 +63,7 @@ def test_local_time_epoch_and_parsing(engine) -> None:
     assert df["num"].tolist()[:2] == [1.5, 2.0] and df["num"].isna().tolist()[2:] == [True, True]
     assert df["flag"].tolist() == [True, False, None, False]
     assert df["fid"].tolist()[:2] == ["12346", "2.5"] and df["fid"].iloc[3] == "7"
+    assert df["sid"].tolist() == ["12346", "17850", "A1.0", "2.5"]
 
 
 def test_strftime_to_java() -> None:

@@ -25,6 +25,8 @@ TargetType = Literal["string", "timestamp", "float", "int", "bool"]
 _ISO_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
 )
+#: A whole number written as a float, blanks around it allowed: '12346.0' -> '12346'.
+_WHOLE_FLOAT = r"^\s*(-?[0-9]+)\.0+\s*$"
 _TRUE = ("true", "t", "yes", "y", "1", "1.0")
 _FALSE = ("false", "f", "no", "n", "0", "0.0")
 
@@ -427,6 +429,8 @@ def _coerce_duckdb(lf, column, target, dtype, fmt, tz):  # noqa: ANN001, ANN202
             f"CASE WHEN {c} = floor({c}) AND abs({c}) < 1e15 "
             f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
         )
+    elif target == "string" and _is_string(dtype):  # '12346.0' from a CSV is the id 12346 too
+        expr = f"regexp_replace({c}, '{_WHOLE_FLOAT}', '\\1')"
     elif target == "string":
         expr = f"CAST({c} AS VARCHAR)"
     elif target in ("float", "int"):
@@ -479,6 +483,8 @@ def _coerce_polars(lf, column, target, dtype, fmt, tz):  # noqa: ANN001, ANN202
             pl.when(integral).then(col.cast(pl.Int64, strict=False).cast(pl.String))
             .otherwise(col.cast(pl.String))
         )
+    elif target == "string" and _is_string(dtype):
+        expr = col.str.replace(_WHOLE_FLOAT, "${1}")
     elif target == "string":
         expr = col.cast(pl.String)
     elif target in ("float", "int"):
@@ -552,6 +558,8 @@ def _coerce_spark(lf, column, target, dtype, fmt, tz):  # noqa: ANN001, ANN202
     if target == "string" and isinstance(dtype, (nw.Float64, nw.Float32)):
         integral = (col == F.floor(col)) & (F.abs(col) < 1e15)
         expr = F.when(integral, col.cast("bigint").cast("string")).otherwise(col.cast("string"))
+    elif target == "string" and _is_string(dtype):
+        expr = F.regexp_replace(col, _WHOLE_FLOAT, "$1")
     elif target == "string":
         expr = col.cast("string")
     elif target in ("float", "int"):

@@ -202,10 +202,14 @@ def _rename(lf: nw.LazyFrame, path: Path, table: Table, config: TableConfig) -> 
 
 
 def _recode(lf: nw.LazyFrame, config: TableConfig) -> nw.LazyFrame:
+    """``values:`` recodes; text is matched without surrounding blanks (' Satisfied ')."""
+    schema = lf.collect_schema()
     for column, mapping in config.values.items():
         expr = nw.col(column)
+        text = column in schema and schema[column] == nw.String
+        key = nw.col(column).str.strip_chars() if text else nw.col(column)
         for old, new in mapping.items():
-            expr = nw.when(nw.col(column) == old).then(nw.lit(new)).otherwise(expr)
+            expr = nw.when(key == (old.strip() if text else old)).then(nw.lit(new)).otherwise(expr)
         lf = lf.with_columns(expr.alias(column))
     return lf
 
