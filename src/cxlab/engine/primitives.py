@@ -430,7 +430,7 @@ def _coerce_duckdb(lf, column, target, dtype, fmt, tz):  # noqa: ANN001, ANN202
             f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
         )
     elif target == "string" and _is_string(dtype):  # '12346.0' from a CSV is the id 12346 too
-        expr = f"regexp_replace({c}, '{_WHOLE_FLOAT}', '\\1')"
+        expr = f"CASE WHEN contains({c}, '.') THEN regexp_replace({c}, '{_WHOLE_FLOAT}', '\\1') ELSE {c} END"
     elif target == "string":
         expr = f"CAST({c} AS VARCHAR)"
     elif target in ("float", "int"):
