@@ -23,6 +23,8 @@ TABLE = pa.table(
         # as spreadsheets export them: no zero padding (Spark's 'dd/MM' would read none)
         "mdy": ["1/31/2024 9:05", "12/1/2010 8:26", "07/01/2024 12:00", "13/1/2024 8:00"],
         "compact": ["20240131", "20100112", "2024131", None],
+        "named": ["01-Dec-2010", "31-Jan-2024", "1-Jul-2024", "31-Foo-2024"],
+        "ampm": ["12/1/2010 8:26 PM", "1/31/2024 12:05 AM", "7/1/2024 11:59 am", "7/1/2024 13:00 PM"],
         "num": ["1.5", " 2 ", "abc", None],
         "flag": ["Yes", "0", "maybe", "FALSE"],
         "fid": pa.array([12346.0, 2.5, None, 7.0]),
@@ -40,6 +42,8 @@ def test_local_time_epoch_and_parsing(engine) -> None:
     lf = coerce(lf, "dmy", "timestamp", timestamp_format="%d/%m/%Y %H:%M")
     lf = coerce(lf, "mdy", "timestamp", timestamp_format="%m/%d/%Y %H:%M")
     lf = coerce(lf, "compact", "timestamp", timestamp_format="%Y%m%d")
+    lf = coerce(lf, "named", "timestamp", timestamp_format="%d-%b-%Y")
+    lf = coerce(lf, "ampm", "timestamp", timestamp_format="%m/%d/%Y %I:%M %p")
     lf = coerce(lf, "num", "float")
     lf = coerce(lf, "flag", "bool")
     lf = coerce(lf, "fid", "string")
@@ -60,6 +64,9 @@ def test_local_time_epoch_and_parsing(engine) -> None:
     assert df["mdy"].tolist()[:3] == [dt.datetime(2024, 1, 31, 9, 5), dt.datetime(2010, 12, 1, 8, 26), dt.datetime(2024, 7, 1, 12)]
     assert df["mdy"].isna().iloc[3]  # month 13
     assert df["compact"].tolist()[:2] == [dt.datetime(2024, 1, 31), dt.datetime(2010, 1, 12)]
+    assert df["named"].tolist()[:3] == [dt.datetime(2010, 12, 1), dt.datetime(2024, 1, 31), dt.datetime(2024, 7, 1)]
+    assert df["named"].isna().iloc[3]
+    assert df["ampm"].tolist()[:2] == [dt.datetime(2010, 12, 1, 20, 26), dt.datetime(2024, 1, 31, 0, 5)]
     assert df["num"].tolist()[:2] == [1.5, 2.0] and df["num"].isna().tolist()[2:] == [True, True]
     assert df["flag"].tolist() == [True, False, None, False]
     assert df["fid"].tolist()[:2] == ["12346", "2.5"] and df["fid"].iloc[3] == "7"

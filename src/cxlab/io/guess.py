@@ -91,8 +91,8 @@ COUNTRY_NAMES: dict[str, str] = {
 }
 
 _DATES = ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y%m%d", "%d/%m/%y",
-          "%m/%d/%y", "%Y-%m-%d")
-_TIMES = ("", " %H:%M", " %H:%M:%S", "T%H:%M:%S")
+          "%m/%d/%y", "%Y-%m-%d", "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%d-%b-%y")
+_TIMES = ("", " %H:%M", " %H:%M:%S", "T%H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
 #: None first: what the loader reads without a format (ISO 8601, with or without an offset).
 FORMATS: tuple[str | None, ...] = (None, *(d + t for d in _DATES for t in _TIMES))
 
@@ -184,7 +184,19 @@ class _Sample:
             return [None]
         if self.schema[column] != nw.String:
             return []
-        return [f for f in FORMATS if self.share(column, "timestamp", f) == 1.0]
+        import datetime as dt
+
+        head = [str(v).strip() for v in self.engine.to_pandas(self.distinct(column).head(50))[column].dropna()]
+
+        def plausible(fmt: str | None) -> bool:  # Python's strptime first: cheap, and as lenient
+            if fmt is None:
+                return True
+            try:
+                return all(dt.datetime.strptime(v, fmt) for v in head)
+            except ValueError:
+                return False
+
+        return [f for f in FORMATS if plausible(f) and self.share(column, "timestamp", f) == 1.0]
 
     def repeats(self, column: str) -> bool:
         values = self.engine.to_pandas(self.head.select(nw.col(column)))[column].dropna()
