@@ -214,12 +214,28 @@ def _recode(lf: nw.LazyFrame, config: TableConfig) -> nw.LazyFrame:
     return lf
 
 
+#: A currency sign before or after an amount (``£12.50``, ``12,50 €``), with its blanks.
+_CURRENCY_SIGN = r"^\s*[£$€¥₹]\s*|\s*[£$€¥₹]\s*$"
+#: Thousands grouped with commas (``1,234,567.89``), with a decimal point or none.
+_GROUPED = r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"
+
+
 def _coerce_number(lf: nw.LazyFrame, column: str, dtype: Any, config: TableConfig) -> nw.LazyFrame:
-    """``column`` as a float in place, reading ``1.234,5`` when the table's decimal mark is a comma."""
-    if config.csv.decimal == "," and dtype == nw.String:
-        european = nw.col(column).str.replace_all(".", "", literal=True)
-        lf = lf.with_columns(european.str.replace_all(",", ".", literal=True).alias(column))
-    return coerce(lf, column, "float")
+    """``column`` as a float in place, as spreadsheets and shop exports write amounts.
+
+    A currency sign before or after the number is dropped (``£1,234.50``). With the
+    decimal point, commas go only where they group thousands (``1,234.50``), so
+    ``12,5`` stays unreadable instead of becoming 125; with ``csv: {decimal: ","}``
+    points are the grouping (``1.234,50``).
+    """
+    if dtype != nw.String:
+        return coerce(lf, column, "float")
+    value = nw.col(column).str.replace_all(_CURRENCY_SIGN, "")
+    if config.csv.decimal == ",":
+        value = value.str.replace_all(".", "", literal=True).str.replace_all(",", ".", literal=True)
+    else:
+        value = nw.when(value.str.contains(_GROUPED)).then(value.str.replace_all(",", "", literal=True)).otherwise(value)
+    return coerce(lf.with_columns(value.alias(column)), column, "float")
 
 
 def _type(lf: nw.LazyFrame, path: Path, table: Table, config: TableConfig) -> tuple[nw.LazyFrame, list[str]]:
@@ -266,7 +282,7 @@ def _type(lf: nw.LazyFrame, path: Path, table: Table, config: TableConfig) -> tu
             hint = {
                 "timestamp": "Give the format with 'timestamp_format' (strftime, e.g. '%d/%m/%Y %H:%M') "
                 f"in data.tables.{table.name} of the project file.",
-                "float": "Remove currency symbols and thousands separators, or map another column.",
+                "float": "Write plain numbers (a sign such as £ and commas grouping thousands are read; for 1.234,5 give csv: {decimal: \",\"}), or map another column.",
                 "bool": "Use true/false, yes/no or 1/0.",
             }.get(c.type, "")
             raise InputDataError(
