@@ -100,7 +100,7 @@ def test_canonical_folder_keeps_the_plain_template(tmp_path: Path) -> None:
 def test_month_names_and_am_pm_are_recognized(tmp_path: Path) -> None:
     pd.DataFrame({"order_no": ["1", "2", "3"], "customer": ["a", "b", "a"],
                   "purchase_date": ["12/1/2010 8:26 PM", "12/23/2010 1:05 AM", "1/4/2011 11:59 AM"],
-                  "total": ["10.5", "3", "7"]}).to_csv(tmp_path / "sales.csv", index=False)
+                  "total": ["$10.50", "$1,203.00", "$7"]}).to_csv(tmp_path / "sales.csv", index=False)
     pd.DataFrame({"customer": ["a", "b"], "country": ["US", "US"], "joined": ["Dec 1, 2010", "Nov 30, 2010"]}).to_csv(
         tmp_path / "customer_list.csv", index=False)
     project, _ = _init(tmp_path)
@@ -113,3 +113,4 @@ def test_month_names_and_am_pm_are_recognized(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads((out / "validation.json").read_text())["tables"]
     assert report["orders"]["rows_clean"] == 3 and report["customers"]["rows_clean"] == 2
+    assert "amount: total" in project.read_text() and 'decimal: ","' not in project.read_text()

@@ -168,12 +168,15 @@ class _Sample:
     def share(self, column: str, target: str, fmt: str | None = None, *, comma: bool = False) -> float:
         """Share of the distinct non-null values of ``column`` that read as ``target``."""
         from cxlab.engine import coerce
+        from cxlab.io.config import CsvOptions, TableConfig
+        from cxlab.io.validate import _coerce_number
 
         lf = self.distinct(column).select(nw.col(column).alias("v"), nw.col(column).alias("raw"))
-        if comma and self.schema[column] == nw.String:
-            dots = nw.col("v").str.replace_all(".", "", literal=True)
-            lf = lf.with_columns(dots.str.replace_all(",", ".", literal=True).alias("v"))
-        lf = coerce(lf, "v", target, timestamp_format=fmt)  # type: ignore[arg-type]
+        if target == "float":  # as the loader reads numbers: signs, grouping, the decimal mark
+            table = TableConfig(csv=CsvOptions(decimal="," if comma else "."))
+            lf = _coerce_number(lf, "v", self.schema[column], table)
+        else:
+            lf = coerce(lf, "v", target, timestamp_format=fmt)  # type: ignore[arg-type]
         counts = lf.select(nw.col("raw").count().alias("n"), nw.col("v").count().alias("ok")).collect().to_pandas()
         n = int(counts["n"].iloc[0])
         return float(counts["ok"].iloc[0]) / n if n else 0.0
