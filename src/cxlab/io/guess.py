@@ -141,7 +141,8 @@ def _candidates(folder: Path) -> list[Path]:
 
 
 class _Sample:
-    """A file's first rows on DuckDB, and the loader's parsers applied to them."""
+    """A file on DuckDB: its first rows (for row order), each column's distinct values
+    (for parsing), and the loader's parsers applied to them."""
 
     def __init__(self, path: Path, engine: Any) -> None:
         from cxlab.io.config import TableConfig
@@ -216,7 +217,7 @@ class _Sample:
         return float((steps >= pd.Timedelta(0)).mean()) if len(steps) else 0.0
 
 
-def _match(sample: _Sample, table: str, used: set[str]) -> tuple[dict[str, str], dict[str, list[str | None]]]:
+def _match(sample: _Sample, table: str) -> tuple[dict[str, str], dict[str, list[str | None]]]:
     """Canonical column -> file column for ``table``, and the formats that read each timestamp."""
     by_norm: dict[str, str] = {}
     for name in sample.names:
@@ -228,7 +229,7 @@ def _match(sample: _Sample, table: str, used: set[str]) -> tuple[dict[str, str],
         names = [canonical] if canonical in sample.names else []
         names += [by_norm[s] for s in synonyms if s in by_norm]
         for name in dict.fromkeys(names):
-            if name in used or name in columns.values():
+            if name in columns.values():
                 continue
             kind = types[canonical]
             if kind == "timestamp":
@@ -302,7 +303,7 @@ def guess_data(folder: Path) -> DataGuess:
     ranked = sorted(samples.values(), key=lambda s: (not re.search(r"order|invoice|transaction|sale|purchase",
                                                                    s.path.name.lower()), s.path.name))
     for sample in ranked:
-        columns, formats = _match(sample, "orders", set())
+        columns, formats = _match(sample, "orders")
         if all(c in columns for c in TABLES["orders"].required_columns):
             guess = TableGuess("orders", sample.path, columns)
             _set_formats(sample, guess, formats)
@@ -312,7 +313,7 @@ def guess_data(folder: Path) -> DataGuess:
             break
     if "orders" not in tables:
         for sample in ranked:
-            columns, _ = _match(sample, "orders", set())
+            columns, _ = _match(sample, "orders")
             absent = [c for c in TABLES["orders"].required_columns if c not in columns]
             if len(absent) == 1:
                 notes.append(f"{sample.path.name} looks like orders but has no column for {absent[0]}; "
@@ -321,7 +322,7 @@ def guess_data(folder: Path) -> DataGuess:
     for sample in sorted(samples.values(), key=lambda s: ("customer" not in s.path.name.lower(), s.path.name)):
         if sample is orders_sample:
             continue
-        columns, formats = _match(sample, "customers", set())
+        columns, formats = _match(sample, "customers")
         if "customer_id" in columns and ({"signup_ts", "marketplace"} & set(columns)):
             guess = TableGuess("customers", sample.path, columns)
             _set_formats(sample, guess, formats)
