@@ -40,6 +40,11 @@ def test_uk_retail_proposal_is_what_a_person_wrote(tmp_path: Path) -> None:
 
 def test_online_retail_lines_without_customers_load_as_proposed(tmp_path: Path) -> None:
     shutil.copy(DATA / "online_retail" / "online_retail.csv", tmp_path / "online_retail.csv")
+    # an earlier run's output next to the export is no table (its clv.parquet has customer_id, marketplace)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text("{}")
+    pd.DataFrame({"customer_id": ["1"], "marketplace": ["UK"]}).to_parquet(tmp_path / "run" / "clv.parquet")
+    pd.DataFrame({"metric": ["orders"], "value": [1.0]}).to_parquet(tmp_path / "run" / "metrics.parquet")
     project, said = _init(tmp_path)
     text = project.read_text()
     assert "amount: Quantity * UnitPrice" in text and "combine_lines: true" in text and "from_orders: true" in text

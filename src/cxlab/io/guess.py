@@ -129,15 +129,33 @@ class DataGuess:
 
 
 def _candidates(folder: Path) -> list[Path]:
+    """The files, and folders of Parquet parts of one table, that may be tables."""
     out = []
     for p in sorted(folder.iterdir()):
         name = p.name.lower()
+        if name.startswith("."):
+            continue
         if p.is_dir():
-            if any(p.rglob("*.parquet")):
+            if _parts_of_one_table(p):
                 out.append(p)
-        elif name.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".parquet")) and not name.startswith("."):
+        elif name.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".parquet")):
             out.append(p)
     return out
+
+
+def _parts_of_one_table(folder: Path) -> bool:
+    """A folder of Parquet parts with one set of columns; not a cxlab run or validation
+    folder (``manifest.json``, ``validation.json``), whose files are different tables."""
+    import pyarrow.parquet as pq
+
+    if (folder / "manifest.json").exists() or (folder / "validation.json").exists():
+        return False
+    parts = sorted(folder.rglob("*.parquet"))[:20]
+    try:
+        columns = {tuple(pq.read_schema(part).names) for part in parts}
+    except Exception:  # noqa: BLE001  (unreadable parts: not a table we can propose)
+        return False
+    return len(columns) == 1
 
 
 class _Sample:
