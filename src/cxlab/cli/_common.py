@@ -48,16 +48,16 @@ OutOpt = Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help
 _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def frame_format(fmt: Format | str | None, out: Path | None) -> str:
-    """The format to write: the one asked for, else the one ``out``'s suffix names, else a table.
+def frame_format(fmt: Format | str | None, out: Path | None, default: str = "table") -> str:
+    """The format to write: the one asked for, else the one ``out``'s suffix names, else ``default``.
 
     So ``--out metrics.parquet`` writes Parquet, not a text table under a Parquet name.
     """
     if fmt is not None:
         return fmt.value if isinstance(fmt, Format) else str(fmt)
     if out is not None:
-        return _SUFFIX_FORMATS.get(out.suffix.lower(), "table")
-    return "table"
+        return _SUFFIX_FORMATS.get(out.suffix.lower(), default)
+    return default
 
 
 class EngineChoice(str, Enum):
@@ -292,14 +292,14 @@ def require_rows(df: Any, reason: str) -> None:
         raise CxlabError(f"the result is empty: {reason}")
 
 
-def echo_frame(df: Any, fmt: Format | str | None, out: Path | None) -> None:
+def echo_frame(df: Any, fmt: Format | str | None, out: Path | None, *, default: str = "table") -> None:
     """Write a result frame as table, csv, json or parquet to stdout or a file.
 
-    ``fmt`` None takes the format from ``out``'s suffix (see :func:`frame_format`).
+    ``fmt`` None takes the format from ``out``'s suffix, else ``default`` (see :func:`frame_format`).
     An empty frame, or one holding an infinite number, is an error (exit 1):
     neither is written.
     """
-    fmt = frame_format(fmt, out)
+    fmt = frame_format(fmt, out, default)
     require_rows(df, "no rows to write.")
     _refuse_infinite(df)
     if fmt == "parquet":

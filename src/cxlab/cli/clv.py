@@ -166,10 +166,10 @@ def _print_params(result: dict[str, Any], title: str | None = None) -> None:
         f"{head}{result['model']} on {result['n_customers']:,} customers ({result.get('time_unit', 'W')}): "
         f"{text}; log-likelihood {result['log_likelihood']:.2f}"
     )
-    problems = result.get("diagnostics") or []
-    if problems:
-        *why, advice = problems
-        say(f"warning: {head}the fit is doubtful: {'; '.join(why)}. {advice}")
+    from cxlab.clv.api import doubt_text
+
+    if doubt := doubt_text(result.get("diagnostics")):
+        say(f"warning: {head}{doubt}")
 
 
 @clv_app.command("score")
@@ -225,4 +225,4 @@ def score(
         parts.append(scored)
     result = pd.concat(parts, ignore_index=True)
     require_rows(result, f"no customer has an order up to {end}.")
-    echo_frame(result, None if out is not None and out.suffix.lower() in (".json", ".parquet", ".pq") else "csv", out)
+    echo_frame(result, None, out, default="csv")

@@ -108,7 +108,7 @@ def estimate(
     )
     if balance is not None:
         result, smd = result
-        echo_frame(smd, None if balance.suffix.lower() in (".json", ".parquet", ".pq") else "csv", balance)
+        echo_frame(smd, None, balance, default="csv")
         for scale, part in smd.groupby("scale"):
             say(
                 f"{scale}: largest |standardized mean difference| {part['smd_before'].abs().max():.3f} "

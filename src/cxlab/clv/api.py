@@ -53,6 +53,15 @@ def params_json(estimator: Any, model: str, *, time_unit: str = "W") -> dict[str
     }
 
 
+def doubt_text(diagnostics: Any) -> str:
+    """``the fit is doubtful: WHY; WHY. ADVICE`` from a fit's ``diagnostics`` (the reasons,
+    then what to try, as :func:`params_json` keeps them); empty when there are none."""
+    if not diagnostics:
+        return ""
+    *why, advice = diagnostics
+    return f"the fit is doubtful: {'; '.join(why)}. {advice}"
+
+
 def model_from_params(params: dict[str, Any]) -> Any:
     """Rebuild a fitted estimator from a ``params.json`` dict (no pickle involved)."""
     cls = _model_class(str(params.get("model")))

@@ -104,6 +104,7 @@ def engagement(ctx: Context) -> dict[str, Any]:
     import pandas as pd
 
     from cxlab import clv
+    from cxlab.clv.api import doubt_text
     from cxlab.bundle import fingerprint
     from cxlab.clv.churn import churn_risk
     from cxlab.clv.persist import save_clv
@@ -135,12 +136,9 @@ def engagement(ctx: Context) -> dict[str, Any]:
         groups.append({"marketplace": value if by else "all", "params": fit["params"], "spend": fit["spend"],
                        "holdout": check["holdout"]})
         for part_name, model in (("purchase", fit["params"]), ("spend", fit["spend"])):
-            if model and model.get("diagnostics"):
-                where = f"{by} {value}" if by else "all customers"
-                found = [d for d in model["diagnostics"] if not d.startswith("Try ")]
-                advice = [d for d in model["diagnostics"] if d.startswith("Try ")]
-                log.warning("engagement, %s: the %s model (%s) fit is doubtful: %s.%s", where, part_name,
-                            model.get("model"), "; ".join(found), "".join(" " + a for a in advice))
+            if model and (doubt := doubt_text(model.get("diagnostics"))):
+                log.warning("engagement, %s: the %s model (%s): %s", f"{by} {value}" if by else "all customers",
+                            part_name, model.get("model"), doubt)
     # the model as a bundle (checked folder, no pickle): 'cxlab score' and 'cxlab serve' read it
     save_clv(ctx.out / "models" / "clv", fitted, metadata={
         "observation_end": last.isoformat(), "calibration_end": None, "currency": ds.reporting_currency,
