@@ -265,7 +265,7 @@ def project_template(
         f"  path: {data}" + "              # folder with one NAME.csv / NAME.parquet / NAME/ per table",
     ]
     if data_section is not None:
-        lines += [line for line in data_section[1:]]  # after its 'data:' line
+        lines += data_section[1:]  # after its 'data:' line
     else:
         if currency:
             lines.append(f"  reporting_currency: {currency}")
@@ -338,26 +338,30 @@ def detect_dataset(folder: Path) -> tuple[list[str], str | None]:
     currency of the customers' marketplaces; None when there are several or
     none can be read (the project file then asks the user to set it).
     """
+    import narwhals as nw
     import pandas as pd
 
-    from cxlab.io.read import find_table
+    from cxlab.engine import get_engine
+    from cxlab.exceptions import InputDataError
     from cxlab.io.config import TableConfig
+    from cxlab.io.read import find_table, read_table, table_columns
     from cxlab.schema import MARKETPLACES, TABLES
 
     found = {name: find_table(folder, name, TableConfig()) for name in TABLES}
     tables = {name: path for name, path in found.items() if path is not None}
 
     def column(name: str, col: str) -> pd.Series | None:
+        """The column's values as text, read as the loader reads the file (delimiter sniffed, ...)."""
         path = tables.get(name)
         if path is None:
             return None
         try:
-            if path.suffix == ".csv":
-                head = pd.read_csv(path, nrows=0)
-                return pd.read_csv(path, usecols=[col], dtype=str)[col] if col in head.columns else None
-            frame = pd.read_parquet(path, columns=[col])
-            return frame[col]
-        except (OSError, ValueError, KeyError, ImportError):
+            if col not in table_columns(path, TableConfig()):
+                return None
+            engine = get_engine("duckdb")
+            frame = read_table(path, engine, TableConfig()).select(nw.col(col).cast(nw.String))
+            return engine.to_pandas(frame)[col]
+        except (OSError, ValueError, KeyError, ImportError, InputDataError):
             return None
 
     currency = None

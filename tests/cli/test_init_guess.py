@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from cxlab.cli import app
@@ -93,10 +94,13 @@ def test_transactions_without_an_order_id_are_named(tmp_path: Path) -> None:
     assert "transactions.csv looks like orders but has no column for order_id" in said
 
 
-def test_canonical_folder_keeps_the_plain_template(tmp_path: Path) -> None:
-    pd.DataFrame({"customer_id": ["a"], "marketplace": ["DE"], "signup_ts": ["2024-01-01"]}).to_csv(tmp_path / "customers.csv", index=False)
-    pd.DataFrame({"order_id": ["o"], "customer_id": ["a"], "order_ts": ["2024-01-02"], "amount": ["5"]}).to_csv(
-        tmp_path / "orders.csv", index=False)
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_canonical_folder_keeps_the_plain_template(suffix: str, tmp_path: Path) -> None:
+    """Canonical tables (read from their headers or schemas only) need no mapping."""
+    write = {".csv": lambda df, p: df.to_csv(p, index=False, sep=";"), ".parquet": lambda df, p: df.to_parquet(p)}[suffix]
+    write(pd.DataFrame({"customer_id": ["a"], "marketplace": ["DE"], "signup_ts": ["2024-01-01"]}), tmp_path / f"customers{suffix}")
+    write(pd.DataFrame({"order_id": ["o"], "customer_id": ["a"], "order_ts": ["2024-01-02"], "amount": [5.0]}),
+          tmp_path / f"orders{suffix}")
     project, said = _init(tmp_path)
     assert "found tables: customers, orders; reporting currency EUR" in said
     assert load_project(project).data.tables == {}

@@ -37,7 +37,7 @@ def init(
     tables, currency = detect_dataset(folder)
     data = os.path.relpath(folder.resolve(), target.resolve().parent)
     section = None
-    if not {"customers", "orders"} <= set(tables) or not _canonical(folder, tables):
+    if not {"customers", "orders"} <= set(tables) or not _canonical(folder):
         guess = guess_data(folder)
         if guess.tables:  # a mapping to propose
             section = render_data_section(guess, target.resolve().parent)
@@ -56,18 +56,17 @@ def init(
     typer.echo(str(target))
 
 
-def _canonical(folder: Path, tables: list[str]) -> bool:
-    """Whether the customers and orders files found by name have their required columns."""
+def _canonical(folder: Path) -> bool:
+    """Whether the customers and orders files found by name have their required columns
+    (read from their headers only)."""
     from cxlab.io.config import TableConfig
-    from cxlab.io.read import find_table, read_table
-    from cxlab.engine import get_engine
+    from cxlab.io.read import find_table, table_columns
     from cxlab.schema import TABLES
 
-    engine = get_engine("duckdb")
     for name in ("customers", "orders"):
         path = find_table(folder, name, TableConfig())
         try:
-            names = read_table(path, engine, TableConfig()).collect_schema().names() if path else []
+            names = table_columns(path, TableConfig()) if path else []
         except Exception:  # noqa: BLE001  (unreadable: the loader will say why)
             return True
         if not set(TABLES[name].required_columns) <= set(names):

@@ -75,6 +75,30 @@ def _sniff_delimiter(path: Path, text: str) -> str:
         return best if counts[best] else ","
 
 
+def _header(path: Path, text: str, table: TableConfig) -> tuple[str, list[str]]:
+    """The delimiter (given, or sniffed) and the column names of a CSV's text."""
+    delimiter = table.csv.delimiter or ("\t" if path.suffix == ".tsv" else _sniff_delimiter(path, text))
+    return delimiter, [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])]
+
+
+def table_columns(path: Path, table: TableConfig) -> list[str]:
+    """A table's column names from its Parquet schema or its CSV header, without reading its rows."""
+    if path.is_dir() or path.name.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path if path.is_file() else min(path.rglob("*.parquet"))).names)
+    if path.suffix == ".gz":
+        import gzip
+
+        with gzip.open(path, "rb") as fh:
+            data = fh.read(1 << 16)
+    else:
+        with path.open("rb") as fh:
+            data = fh.read(1 << 16)
+    data = data[: data.rfind(b"\n") + 1] or data  # whole lines: no character cut in two
+    return _header(path, _decode(path, data, table.csv.encoding)[0], table)[1]
+
+
 def read_csv(path: Path, engine: Engine, table: TableConfig) -> nw.LazyFrame:
     """Read a CSV file as strings (types come later, so bad values are seen per row)."""
     import pyarrow as pa
@@ -98,9 +122,7 @@ def read_csv(path: Path, engine: Engine, table: TableConfig) -> nw.LazyFrame:
             f"{path}: file is empty; a table needs at least a header row with its columns."
         )
     text, _ = _decode(path, data, table.csv.encoding)
-    delimiter = table.csv.delimiter or ("\t" if path.suffix == ".tsv" else _sniff_delimiter(path, text))
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
-    names = [h.strip() for h in header]
+    delimiter, names = _header(path, text, table)
     _check_unique_names(path, names)
     try:
         arrow = pacsv.read_csv(
