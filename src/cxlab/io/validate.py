@@ -433,34 +433,23 @@ def _currency_check(lf: nw.LazyFrame, reason: Any, ctx: _Context, *, from_market
     return nw.when(reason.is_null() & unknown).then(nw.lit("unknown_currency")).otherwise(reason)
 
 
-def _customers_from_orders(root: Path | None, config: DataConfig, ctx: _Context) -> ValidatedTable:
-    """``customers`` derived from the orders file (``tables.customers.from_orders``).
+def _customers_from_orders(orders: nw.LazyFrame, path: Path, config: DataConfig, ctx: _Context) -> ValidatedTable:
+    """``customers`` derived from the orders as read (``tables.customers.from_orders``).
 
     One customer per non-null ``customer_id`` of every order row (rejected ones
     included: a customer whose only order was a cancellation still exists), signed
     up at their first order, in the marketplace that the orders' column mapped to
     ``marketplace`` names on their first order that names one (the smallest value
     on a tie; recoded by ``tables.customers.values``), or else in the one
-    marketplace that ``data.marketplaces`` declares. Then validated as a customers
-    table, so an unknown marketplace is set aside with its reason.
+    marketplace that ``data.marketplaces`` declares. Ids and times are typed as the
+    orders' own validation types them, so every order finds its customer. Then
+    validated as a customers table, so an unknown marketplace is set aside with its
+    reason.
     """
-    own = config.table("customers")
-    orders_config = config.table("orders")
-    path = find_table(root, "orders", orders_config)
-    if path is None:
-        raise InputDataError(
-            f"{root}: data.tables.customers.from_orders derives the customers from the orders, "
-            "but there is no orders table; add it, or give its path in data.tables.orders.path."
-        )
-    orders = TABLES["orders"]
-    lf = _recode(_rename(read_table(path, ctx.engine, orders_config), path, orders, orders_config), orders_config)
+    own, orders_config = config.table("customers"), config.table("orders")
+    table = TABLES["orders"]
+    lf, _ = _type(_recode(_rename(orders, path, table, orders_config), orders_config), path, table, orders_config)
     market = own.columns.get("marketplace")
-    names = lf.collect_schema().names()
-    if market is not None and market not in names:
-        raise InputDataError(
-            f"{path}: data.tables.customers.columns.marketplace is {market!r}, which is not a column of "
-            f"the orders; found {', '.join(repr(n) for n in names[:20])}."
-        )
     if market is None:
         if len(config.marketplaces) != 1:
             raise InputDataError(
@@ -469,15 +458,14 @@ def _customers_from_orders(root: Path | None, config: DataConfig, ctx: _Context)
                 "say), or declare the shop's one marketplace under data.marketplaces "
                 "(e.g. UK: {timezone: Europe/London, currency: GBP})."
             )
-        code = next(iter(config.marketplaces))
-        lf = lf.with_columns(nw.lit(code, nw.String).alias("__market"))
-    else:
+        lf = lf.with_columns(nw.lit(next(iter(config.marketplaces)), nw.String).alias("__market"))
+    elif market in (names := lf.collect_schema().names()):
         lf = lf.with_columns(nw.col(market).cast(nw.String).alias("__market"))
-    lf = coerce(lf, "customer_id", "string")
-    lf = coerce(lf, "order_ts", "timestamp", timestamp_format=orders_config.format_for("order_ts"),
-                timezone=orders_config.timezone)
-    stripped = nw.col("customer_id").str.strip_chars()
-    lf = lf.with_columns(nw.when(stripped == "").then(nw.lit(None, nw.String)).otherwise(stripped).alias("customer_id"))
+    else:
+        raise InputDataError(
+            f"{path}: data.tables.customers.columns.marketplace is {market!r}, which is not a column of "
+            f"the orders; found {', '.join(repr(n) for n in names[:20] if not n.startswith('__'))}."
+        )
     # the marketplace of the customer's first order that names one
     named = ~nw.col("__market").is_null()
     lf = lf.filter(~nw.col("customer_id").is_null()).with_columns(
@@ -605,12 +593,20 @@ def validate_tables(
         default_scale=config.default_scale,
     )
     out: dict[str, ValidatedTable] = {}
+    orders_read: nw.LazyFrame | None = None  # read once when the customers come from it
     for name in TABLE_ORDER:
         table_config = config.table(name)
         if name == "customers" and table_config.from_orders:
             if progress:
                 progress(name)
-            result = _customers_from_orders(root, config, ctx)
+            path = find_table(root, "orders", config.table("orders"))
+            if path is None:
+                raise InputDataError(
+                    f"{root}: data.tables.customers.from_orders derives the customers from the orders, "
+                    "but there is no orders table; add it, or give its path in data.tables.orders.path."
+                )
+            orders_read = read_table(path, engine, config.table("orders"))
+            result = _customers_from_orders(orders_read, path, config, ctx)
             out[name] = result
             ctx.clean[name] = result.clean
             continue
@@ -631,7 +627,7 @@ def validate_tables(
             continue
         if progress:
             progress(name)
-        raw = read_table(path, engine, table_config)
+        raw = orders_read if name == "orders" and orders_read is not None else read_table(path, engine, table_config)
         result = validate_table(name, raw, path, table_config, ctx)
         out[name] = result
         ctx.clean[name] = result.clean
