@@ -232,7 +232,8 @@ def _expected_given_quadrature(
     average, so the expectation is ``E_p[(1 - ((alpha+T) / (alpha+T+p t))**(r+x)) / p]``.
     That is integrated over the Beta's quantiles (Gauss-Legendre in ``u``, ``p =
     I^-1(u)``): the integrand is bounded (by ``(r+x) t / (alpha+T)``) and smooth in p.
-    Agrees with the closed form to about 1e-5 where both are finite; finite where
+    Agrees with the closed form to 1.2e-5 relative where both are finite (four
+    parameter sets, CDNOW's among them, 1,000 customers each); finite where
     scipy's 2F1 overflows, e.g. with a and b in the millions (a drop-out probability
     the data pin down, as on a few customers who never drop out).
     """

@@ -99,9 +99,8 @@ FORMATS: tuple[str | None, ...] = (None, *(d + t for d in _DATES for t in _TIMES
 
 @dataclass
 class TableGuess:
-    """One canonical table and where it comes from."""
+    """One canonical table (the key of :attr:`DataGuess.tables`) and where it comes from."""
 
-    table: str
     path: Path | None
     #: canonical column -> the file's column (or ``"A * B"``)
     columns: dict[str, str] = field(default_factory=dict)
@@ -323,7 +322,7 @@ def guess_data(folder: Path) -> DataGuess:
     for sample in ranked:
         columns, formats = _match(sample, "orders")
         if all(c in columns for c in TABLES["orders"].required_columns):
-            guess = TableGuess("orders", sample.path, columns)
+            guess = TableGuess(sample.path, columns)
             _set_formats(sample, guess, formats)
             guess.combine_lines = sample.repeats(columns["order_id"])
             guess.decimal_comma = _needs_comma(sample, columns)
@@ -342,14 +341,14 @@ def guess_data(folder: Path) -> DataGuess:
             continue
         columns, formats = _match(sample, "customers")
         if "customer_id" in columns and ({"signup_ts", "marketplace"} & set(columns)):
-            guess = TableGuess("customers", sample.path, columns)
+            guess = TableGuess(sample.path, columns)
             _set_formats(sample, guess, formats)
             guess.missing = [c for c in TABLES["customers"].required_columns if c not in columns]
             tables["customers"] = guess
             break
     market_sample = None
     if "customers" not in tables and orders_sample is not None:
-        guess = TableGuess("customers", None, from_orders=True)
+        guess = TableGuess(None, from_orders=True)
         by_norm = {_norm(n): n for n in orders_sample.names}
         market = next((by_norm[s] for s in SYNONYMS["customers"]["marketplace"] if s in by_norm
                        and by_norm[s] not in tables["orders"].columns.values()), None)
@@ -368,7 +367,7 @@ def guess_data(folder: Path) -> DataGuess:
     if len(zones) == 1:
         result.timezone = zones.pop()
     if "orders" in tables and "currency" not in tables["orders"].columns and per_code:
-        currencies = Counter({MARKETPLACES[c].currency: 0 for c in per_code})
+        currencies: Counter[str] = Counter()
         for code, n in per_code.items():
             currencies[MARKETPLACES[code].currency] += n
         result.currency = currencies.most_common(1)[0][0]
